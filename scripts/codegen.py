@@ -71,10 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = render()
     if args.check:
-        current = {p.name: p.read_text() for p in OUT_DIR.iterdir() if p.is_file()} if OUT_DIR.exists() else {}
+        current = (
+            {p.name: p.read_text() for p in OUT_DIR.iterdir() if p.is_file()} if OUT_DIR.exists() else {}
+        )
         if current != files:
             stale = sorted(set(current) ^ set(files) | {n for n in files if current.get(n) != files[n]})
-            print(f"generated code is stale: {', '.join(stale)}; run: python scripts/codegen.py", file=sys.stderr)
+            print(
+                f"generated code is stale: {', '.join(stale)}; run: python scripts/codegen.py",
+                file=sys.stderr,
+            )
             return 1
         print("generated code is up to date")
         return 0

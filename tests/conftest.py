@@ -73,7 +73,9 @@ def database_factory(admin_dsn: str) -> Iterator[Callable[..., str]]:
         name = f"inv_test_{uuid.uuid4().hex[:12]}"
         query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
-            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(query)
         created.append(name)

@@ -70,7 +70,9 @@ class NotFound(DomainError):
     reason = "NOT_FOUND"
 
     def __init__(self, resource: str, key: str, *, message: str | None = None):
-        super().__init__(message or f"{resource} {key!r} not found", metadata={"resource": resource, "key": key})
+        super().__init__(
+            message or f"{resource} {key!r} not found", metadata={"resource": resource, "key": key}
+        )
         self.resource = resource
         self.key = key
 
@@ -113,7 +115,9 @@ class EtagMismatch(DomainError):
     reason = "ETAG_MISMATCH"
 
     def __init__(self, resource: str, key: str):
-        super().__init__(f"{resource} {key!r} was modified; read it again and retry", metadata={"resource": resource})
+        super().__init__(
+            f"{resource} {key!r} was modified; read it again and retry", metadata={"resource": resource}
+        )
         self.resource = resource
         self.key = key
 

@@ -25,7 +25,12 @@ class ListQuery:
 
     @classmethod
     def from_request(
-        cls, page_size: int, page_token: str = "", filter: str = "", order_by: str = "", show_deleted: bool = False
+        cls,
+        page_size: int,
+        page_token: str = "",
+        filter: str = "",
+        order_by: str = "",
+        show_deleted: bool = False,
     ) -> ListQuery:
         """Apply AIP-158 page size rules: 0 -> default, over max -> max, negative -> INVALID_ARGUMENT."""
         if page_size < 0:

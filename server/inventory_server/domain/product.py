@@ -97,7 +97,10 @@ def validate_changes(changes: dict[str, object], errors: ErrorDetails, prefix: s
             errors.add(f"{prefix}.attributes", f"at most {MAX_ATTRIBUTES} attributes")
         for key, value in attributes.items():
             if not key or len(key) > MAX_ATTRIBUTE_LENGTH or len(value) > MAX_ATTRIBUTE_LENGTH:
-                errors.add(f"{prefix}.attributes", f"keys must be 1-{MAX_ATTRIBUTE_LENGTH} characters, values at most {MAX_ATTRIBUTE_LENGTH}")
+                errors.add(
+                    f"{prefix}.attributes",
+                    f"keys 1-{MAX_ATTRIBUTE_LENGTH} characters, values at most {MAX_ATTRIBUTE_LENGTH}",
+                )
                 break
 
 

@@ -6,6 +6,7 @@ commits or closes one. Database errors come out as domain errors.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from uuid import UUID
@@ -19,7 +20,7 @@ class ProductRepository(Protocol):
         """The product (deleted or not); NotFound when there is none."""
         ...
 
-    async def get_many(self, ids: Sequence[UUID]) -> list[Product]:
+    async def get_many(self, ids: Sequence[UUID]) -> builtins.list[Product]:
         """The products that exist among ``ids``, in no particular order; one query."""
         ...
 
@@ -31,7 +32,7 @@ class ProductRepository(Protocol):
         """Insert; duplicate sku -> AlreadyExists(field="sku")."""
         ...
 
-    async def create_many(self, news: Sequence[NewProduct]) -> list[Product]:
+    async def create_many(self, news: Sequence[NewProduct]) -> builtins.list[Product]:
         """Insert all in one statement, returned in input order; duplicate sku -> AlreadyExists."""
         ...
 

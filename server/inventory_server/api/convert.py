@@ -1,0 +1,55 @@
+"""Small proto <-> Python conversions shared by the servicers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from inventory_server.domain.errors import InvalidArgument
+from inventory_server.domain.product import version_from_etag
+
+
+def parse_id(value: str, field: str = "id") -> UUID:
+    """A UUID from a request field; empty or malformed -> INVALID_ARGUMENT naming the field."""
+    if not value:
+        raise InvalidArgument.field(field, "is required")
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidArgument.field(field, "must be a UUID") from None
+
+
+def parse_ids(values: list[str], field: str = "ids") -> list[UUID]:
+    return [parse_id(v, f"{field}[{i}]") for i, v in enumerate(values)]
+
+
+def parse_etag(etag: str, field: str = "etag") -> int | None:
+    """The row version behind an etag; empty -> None (no check); foreign etag -> INVALID_ARGUMENT."""
+    if not etag:
+        return None
+    version = version_from_etag(etag)
+    if version is None:
+        raise InvalidArgument.field(field, "is not an etag returned by this service")
+    return version
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def mask_paths(mask: FieldMask, allowed: frozenset[str], field: str = "update_mask") -> list[str]:
+    """The paths of an update mask; empty -> every allowed field; unknown paths -> INVALID_ARGUMENT."""
+    paths = list(mask.paths) or sorted(allowed)
+    bad = sorted({p for p in paths if p not in allowed})
+    if bad:
+        raise InvalidArgument.field(
+            field, f"cannot update: {', '.join(bad)}; updatable: {', '.join(sorted(allowed))}"
+        )
+    return paths

@@ -1,0 +1,101 @@
+"""Server interceptor: per-call context, error mapping and method figures.
+
+Every inventory.v1 call passes through here: the caller's deadline goes into
+``inventory_server.context`` (so the database work is bounded by it), a
+``DomainError`` becomes its status with rich details (``api.errors``), any
+other exception becomes INTERNAL with a generic message (the traceback goes
+to the log, never to the caller), and the call's code and latency are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from inventory_server import context
+from inventory_server.api.errors import status_code_for, to_status
+from inventory_server.api.metrics import MethodStats
+from inventory_server.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+Behaviour = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
+
+
+class CallInterceptor(aio.ServerInterceptor):
+    """Wraps unary-unary and stream-unary handlers of the services under ``prefix``."""
+
+    def __init__(self, stats: MethodStats, prefix: str = "/inventory.v1.") -> None:
+        self.stats = stats
+        self.prefix = prefix
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not method.startswith(self.prefix):
+            return handler
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap(method, handler.unary_unary),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap(method, handler.stream_unary),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        stats = self.stats
+
+        async def wrapped(request: Any, ctx: aio.ServicerContext[Any, Any]) -> Any:
+            started = time.perf_counter()
+            remaining = ctx.time_remaining()
+            deadline_token = context.deadline.set(None if remaining is None else time.monotonic() + remaining)
+            method_token = context.method.set(method)
+            code = "OK"
+            try:
+                return await behaviour(request, ctx)
+            except DomainError as error:
+                code = status_code_for(error).name
+                await ctx.abort_with_status(to_status(error))  # type: ignore[attr-defined]
+            except aio.AbortError:
+                code = _code_name(ctx)
+                raise
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED.name
+                raise
+            except NotImplementedError:
+                code = grpc.StatusCode.UNIMPLEMENTED.name
+                await ctx.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
+            except Exception:
+                code = grpc.StatusCode.INTERNAL.name
+                log.exception("unhandled error in %s", method)
+                await ctx.abort(grpc.StatusCode.INTERNAL, "internal error; the server logged the details")
+            finally:
+                stats.record(method, code, (time.perf_counter() - started) * 1000)
+                context.deadline.reset(deadline_token)
+                context.method.reset(method_token)
+
+        return wrapped
+
+
+def _code_name(ctx: aio.ServicerContext[Any, Any]) -> str:
+    """The status code a handler aborted with (``context.abort`` inside a servicer)."""
+    code = ctx.code()
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return "UNKNOWN"

@@ -1,0 +1,124 @@
+"""ProductService servicer: proto <-> domain mapping and request validation only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from grpc import aio
+from inventory_client.v1 import product_pb2 as pb
+from inventory_client.v1 import product_pb2_grpc
+
+from inventory_server.api.convert import mask_paths, parse_etag, parse_id, parse_ids, timestamp
+from inventory_server.domain.errors import InvalidArgument
+from inventory_server.domain.paging import ListQuery
+from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product
+from inventory_server.services.products import ProductService
+
+Context = aio.ServicerContext[Any, Any]
+
+
+def to_proto(p: Product) -> pb.Product:
+    return pb.Product(
+        id=str(p.id),
+        sku=p.sku,
+        name=p.name,
+        description=p.description,
+        unit_price_minor=p.unit_price_minor,
+        currency_code=p.currency_code,
+        reorder_point=p.reorder_point,
+        attributes=p.attributes,
+        create_time=timestamp(p.create_time),
+        update_time=timestamp(p.update_time),
+        delete_time=timestamp(p.delete_time),
+        etag=p.etag,
+    )
+
+
+def new_from_proto(p: pb.Product) -> NewProduct:
+    return NewProduct(
+        sku=p.sku.strip(),
+        name=p.name,
+        description=p.description,
+        unit_price_minor=p.unit_price_minor,
+        currency_code=p.currency_code,
+        reorder_point=p.reorder_point,
+        attributes=dict(p.attributes),
+    )
+
+
+def _check_request_id(request_id: str) -> str:
+    if len(request_id) > 128:
+        raise InvalidArgument.field("request_id", "must be at most 128 characters")
+    return request_id
+
+
+class ProductServicer(product_pb2_grpc.ProductServiceServicer):
+    """Implements inventory.v1.ProductService over ``ProductService``."""
+
+    def __init__(self, products: ProductService) -> None:
+        self.products = products
+
+    async def GetProduct(self, request: pb.GetProductRequest, context: Context) -> pb.GetProductResponse:
+        product = await self.products.get(parse_id(request.id))
+        return pb.GetProductResponse(product=to_proto(product))
+
+    async def BatchGetProducts(
+        self, request: pb.BatchGetProductsRequest, context: Context
+    ) -> pb.BatchGetProductsResponse:
+        products = await self.products.batch_get(parse_ids(list(request.ids)))
+        return pb.BatchGetProductsResponse(products=[to_proto(p) for p in products])
+
+    async def ListProducts(
+        self, request: pb.ListProductsRequest, context: Context
+    ) -> pb.ListProductsResponse:
+        query = ListQuery.from_request(
+            request.page_size, request.page_token, request.filter, request.order_by, request.show_deleted
+        )
+        page = await self.products.list_products(query)
+        return pb.ListProductsResponse(
+            products=[to_proto(p) for p in page.items], next_page_token=page.next_page_token
+        )
+
+    async def CreateProduct(
+        self, request: pb.CreateProductRequest, context: Context
+    ) -> pb.CreateProductResponse:
+        product = await self.products.create(
+            new_from_proto(request.product), _check_request_id(request.request_id)
+        )
+        return pb.CreateProductResponse(product=to_proto(product))
+
+    async def BatchCreateProducts(
+        self, request: pb.BatchCreateProductsRequest, context: Context
+    ) -> pb.BatchCreateProductsResponse:
+        news = [new_from_proto(r.product) for r in request.requests]
+        products = await self.products.batch_create(news, _check_request_id(request.request_id))
+        return pb.BatchCreateProductsResponse(products=[to_proto(p) for p in products])
+
+    async def UpdateProduct(
+        self, request: pb.UpdateProductRequest, context: Context
+    ) -> pb.UpdateProductResponse:
+        source = request.product
+        id = parse_id(source.id, "product.id")
+        paths = mask_paths(request.update_mask, UPDATABLE_FIELDS)
+        values = new_from_proto(source)
+        changes = {path: getattr(values, path) for path in paths}
+        product = await self.products.update(id, changes, parse_etag(source.etag, "product.etag"))
+        return pb.UpdateProductResponse(product=to_proto(product))
+
+    async def DeleteProduct(
+        self, request: pb.DeleteProductRequest, context: Context
+    ) -> pb.DeleteProductResponse:
+        product = await self.products.delete(parse_id(request.id), parse_etag(request.etag))
+        return pb.DeleteProductResponse(product=to_proto(product))
+
+    async def UndeleteProduct(
+        self, request: pb.UndeleteProductRequest, context: Context
+    ) -> pb.UndeleteProductResponse:
+        product = await self.products.undelete(parse_id(request.id), parse_etag(request.etag))
+        return pb.UndeleteProductResponse(product=to_proto(product))
+
+    async def ImportProducts(
+        self, request_iterator: AsyncIterator[pb.ImportProductsRequest], context: Context
+    ) -> pb.ImportProductsResponse:
+        raise NotImplementedError  # issue 5: COPY-based bulk import; answers UNIMPLEMENTED until then

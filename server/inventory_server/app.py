@@ -1,0 +1,143 @@
+"""Wiring: settings -> pool -> runner -> services -> servicers -> grpc.aio server.
+
+Nothing here runs at import time; ``Application.start`` does the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from inventory_client.v1 import (
+    product_pb2,
+    product_pb2_grpc,
+    stats_pb2,
+    stats_pb2_grpc,
+    stock_pb2,
+    stock_pb2_grpc,
+    transaction_pb2,
+    transaction_pb2_grpc,
+    user_pb2,
+    user_pb2_grpc,
+    warehouse_pb2,
+    warehouse_pb2_grpc,
+)
+
+from inventory_server.api.interceptors import CallInterceptor
+from inventory_server.api.metrics import MethodStats
+from inventory_server.api.products import ProductServicer
+from inventory_server.config import Settings
+from inventory_server.db.database import Database
+from inventory_server.db.health import HealthMonitor, service_status_setter
+from inventory_server.db.uow import TransactionRunner
+from inventory_server.services.products import ProductService
+
+log = logging.getLogger(__name__)
+
+
+def unimplemented(base: Any) -> Any:
+    """An instance of a generated servicer base, whose every method answers UNIMPLEMENTED.
+
+    The type stubs mark the bases abstract; at run time they are concrete.
+    """
+    return base()
+
+
+SERVICE_NAMES: tuple[str, ...] = (
+    product_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name,
+    warehouse_pb2.DESCRIPTOR.services_by_name["WarehouseService"].full_name,
+    user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+    stock_pb2.DESCRIPTOR.services_by_name["StockService"].full_name,
+    transaction_pb2.DESCRIPTOR.services_by_name["TransactionService"].full_name,
+    stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
+)
+
+# Keepalive and message limits suitable for service-to-service traffic.
+SERVER_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
+
+
+@dataclass
+class Application:
+    """The running service: start it, serve, stop it gracefully."""
+
+    settings: Settings
+    dsn: str
+    started_at: float = field(default_factory=time.monotonic)
+    method_stats: MethodStats = field(default_factory=MethodStats)
+    port: int = 0
+
+    async def start(self) -> None:
+        s = self.settings
+        self.database = Database(self.dsn, s)
+        await self.database.open(wait=False)
+        self.runner = TransactionRunner(self.database, max_attempts=s.max_transaction_attempts)
+        self.server = aio.server(interceptors=[CallInterceptor(self.method_stats)], options=SERVER_OPTIONS)
+        self._add_servicers()
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (
+                *SERVICE_NAMES,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            self.server,
+        )
+        self.monitor = HealthMonitor(
+            self.dsn,
+            service_status_setter(self.health, SERVICE_NAMES),
+            interval=s.health_check_interval,
+            timeout=s.health_check_timeout,
+            failure_threshold=s.health_failure_threshold,
+            on_recover=self.database.check,
+            connect_kwargs={"application_name": f"{s.application_name}-health"},
+        )
+        await self.monitor.start()
+        self.port = self.server.add_insecure_port(f"{s.host}:{s.port}")
+        if self.port == 0:
+            raise OSError(f"could not bind {s.host}:{s.port}")
+        await self.server.start()
+        log.info("inventory-server listening on port %d", self.port)
+
+    def _add_servicers(self) -> None:
+        products = ProductService(self.runner)
+        product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(products), self.server)
+        # Services that later work implements answer UNIMPLEMENTED through the generated bases.
+        warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(
+            unimplemented(warehouse_pb2_grpc.WarehouseServiceServicer), self.server
+        )
+        user_pb2_grpc.add_UserServiceServicer_to_server(
+            unimplemented(user_pb2_grpc.UserServiceServicer), self.server
+        )
+        stock_pb2_grpc.add_StockServiceServicer_to_server(
+            unimplemented(stock_pb2_grpc.StockServiceServicer), self.server
+        )
+        transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
+            unimplemented(transaction_pb2_grpc.TransactionServiceServicer), self.server
+        )
+        stats_pb2_grpc.add_StatsServiceServicer_to_server(
+            unimplemented(stats_pb2_grpc.StatsServiceServicer), self.server
+        )
+
+    async def wait(self) -> None:
+        await self.server.wait_for_termination()
+
+    async def stop(self) -> None:
+        """NOT_SERVING first (so balancers drain), let in-flight calls finish, then close the pool."""
+        log.info("shutting down: health NOT_SERVING, grace period %.1fs", self.settings.grace_period)
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.settings.grace_period)
+        await self.monitor.stop()
+        await self.database.close()
+        log.info("stopped")

@@ -1,0 +1,195 @@
+"""Service settings: one immutable object, read once at start-up from flags and the environment."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the server can be configured with. Defaults suit a small production replica."""
+
+    database_url: str | None = None
+    host: str = "[::]"
+    port: int = 50051
+    # connection pool (psycopg_pool.AsyncConnectionPool)
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    pool_timeout: float = 5.0  # seconds to wait for a connection before UNAVAILABLE
+    pool_max_lifetime: float = 3600.0
+    pool_max_idle: float = 600.0
+    pool_reconnect_timeout: float = 300.0
+    pool_check_on_checkout: bool = False
+    statement_timeout_ms: int = (
+        30_000  # upper bound for any statement; the caller's deadline may cut it shorter
+    )
+    application_name: str = "inventory-server"
+    # PgBouncer transaction mode: no server-side prepared statements, no session settings
+    pgbouncer: bool = False
+    prepare_threshold: int = 5
+    # database health monitor
+    health_check_interval: float = 5.0
+    health_check_timeout: float = 2.0
+    health_failure_threshold: int = 3
+    # transactions
+    max_transaction_attempts: int = 5
+    # product read cache
+    cache_enabled: bool = True
+    cache_max_entries: int = 10_000
+    cache_ttl_seconds: float = 30.0
+    # lifecycle
+    grace_period: float = 10.0
+    data_dir: Path = Path(".inventory-data")
+    migrations_dir: Path | None = None
+    log_level: str = "INFO"
+
+    def connection_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for every pooled connection."""
+        kwargs: dict[str, object] = {"application_name": self.application_name, "autocommit": False}
+        kwargs["prepare_threshold"] = None if self.pgbouncer else self.prepare_threshold
+        if not self.pgbouncer and self.statement_timeout_ms > 0:
+            kwargs["options"] = f"-c statement_timeout={int(self.statement_timeout_ms)}"
+        return kwargs
+
+
+# setting name -> environment variable
+ENVIRONMENT: Mapping[str, str] = {
+    "database_url": "DATABASE_URL",
+    "host": "INVENTORY_HOST",
+    "port": "INVENTORY_PORT",
+    "pool_min_size": "INVENTORY_POOL_MIN_SIZE",
+    "pool_max_size": "INVENTORY_POOL_MAX_SIZE",
+    "pool_timeout": "INVENTORY_POOL_TIMEOUT",
+    "pool_max_lifetime": "INVENTORY_POOL_MAX_LIFETIME",
+    "pool_max_idle": "INVENTORY_POOL_MAX_IDLE",
+    "pool_reconnect_timeout": "INVENTORY_POOL_RECONNECT_TIMEOUT",
+    "pool_check_on_checkout": "INVENTORY_POOL_CHECK_ON_CHECKOUT",
+    "statement_timeout_ms": "INVENTORY_STATEMENT_TIMEOUT_MS",
+    "application_name": "INVENTORY_APPLICATION_NAME",
+    "pgbouncer": "INVENTORY_PGBOUNCER",
+    "prepare_threshold": "INVENTORY_PREPARE_THRESHOLD",
+    "health_check_interval": "INVENTORY_HEALTH_CHECK_INTERVAL",
+    "health_check_timeout": "INVENTORY_HEALTH_CHECK_TIMEOUT",
+    "health_failure_threshold": "INVENTORY_HEALTH_FAILURE_THRESHOLD",
+    "max_transaction_attempts": "INVENTORY_MAX_TRANSACTION_ATTEMPTS",
+    "cache_enabled": "INVENTORY_CACHE_ENABLED",
+    "cache_max_entries": "INVENTORY_CACHE_MAX_ENTRIES",
+    "cache_ttl_seconds": "INVENTORY_CACHE_TTL_SECONDS",
+    "grace_period": "INVENTORY_GRACE_PERIOD",
+    "data_dir": "INVENTORY_DATA_DIR",
+    "migrations_dir": "INVENTORY_MIGRATIONS_DIR",
+    "log_level": "INVENTORY_LOG_LEVEL",
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _convert(name: str, raw: str, kind: type) -> object:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Path:
+            return Path(raw)
+    except ValueError:
+        raise ConfigError(f"{ENVIRONMENT.get(name, name)}: cannot use {raw!r} as {kind.__name__}") from None
+    return raw
+
+
+_TYPES: dict[str, type] = {
+    "bool": bool,
+    "int": int,
+    "float": float,
+    "Path": Path,
+    "Path | None": Path,
+    "str": str,
+    "str | None": str,
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add a --flag for every setting (flags win over the environment)."""
+    for f in fields(Settings):
+        kind = _TYPES[str(f.type)]
+        flag = "--" + f.name.replace("_", "-")
+        env = ENVIRONMENT[f.name]
+        parser.add_argument(
+            flag, dest=f.name, default=None, metavar=kind.__name__.upper(), help=f"(env {env})"
+        )
+
+
+def load(args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from flags, then the environment, then defaults; validate them."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        kind = _TYPES[str(f.type)]
+        raw = getattr(args, f.name, None) if args is not None else None
+        if raw is None:
+            raw = environ.get(ENVIRONMENT[f.name])
+        if (raw is not None and raw != "") or (raw == "" and kind is bool):
+            values[f.name] = _convert(f.name, str(raw), kind)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    validate(settings)
+    return settings
+
+
+def validate(s: Settings) -> None:
+    """Refuse settings that cannot work, naming the variable."""
+    problems: list[str] = []
+    if not 0 < s.port < 65536:
+        problems.append("INVENTORY_PORT must be 1-65535")
+    if s.pool_min_size < 0 or s.pool_max_size < 1 or s.pool_min_size > s.pool_max_size:
+        problems.append("pool sizes need 0 <= INVENTORY_POOL_MIN_SIZE <= INVENTORY_POOL_MAX_SIZE, max >= 1")
+    for name in ("pool_timeout", "health_check_interval", "health_check_timeout", "grace_period"):
+        if getattr(s, name) <= 0:
+            problems.append(f"{ENVIRONMENT[name]} must be positive")
+    if s.health_failure_threshold < 1 or s.max_transaction_attempts < 1:
+        problems.append(
+            "INVENTORY_HEALTH_FAILURE_THRESHOLD and INVENTORY_MAX_TRANSACTION_ATTEMPTS must be >= 1"
+        )
+    if s.database_url:
+        try:
+            conninfo_to_dict(s.database_url)
+        except Exception:
+            problems.append("DATABASE_URL is not a valid PostgreSQL connection string")
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN with any password replaced, safe for logs and messages."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except Exception:
+        return "<unparseable DSN>"
+    if "password" in params:
+        params["password"] = "***"  # noqa: S105 - a mask, not a secret
+    return make_conninfo(**params)
+
+
+def describe(s: Settings, keys: Sequence[str] = ("host", "port", "pool_min_size", "pool_max_size")) -> str:
+    """A one-line summary for the start-up log (never the password)."""
+    parts = [f"{k}={getattr(s, k)}" for k in keys]
+    if s.database_url:
+        parts.append(f"database={redact_dsn(s.database_url)}")
+    return " ".join(parts)

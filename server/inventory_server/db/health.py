@@ -1,0 +1,142 @@
+"""Database health monitor: drives the gRPC health status from real database checks.
+
+It keeps one dedicated connection (so pool pressure never looks like an
+outage), runs ``SELECT 1`` every ``interval`` seconds, and after
+``failure_threshold`` failures in a row turns "" and every service
+NOT_SERVING; the first success turns them SERVING again and asks the pool to
+replace connections that broke during the outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+StatusSetter = Callable[[bool], Awaitable[None]]
+
+
+@dataclass
+class HealthFigures:
+    """What the monitor has observed, for the Stats RPC."""
+
+    serving: bool = False
+    checks: int = 0
+    consecutive_failures: int = 0
+    latency_ms: float = 0.0
+    last_check_time: datetime | None = None
+    last_error: str = ""
+
+
+class HealthMonitor:
+    """Checks the database on an interval and reports transitions to ``on_change``."""
+
+    def __init__(
+        self,
+        dsn: str,
+        on_change: StatusSetter,
+        *,
+        interval: float = 5.0,
+        timeout: float = 2.0,
+        failure_threshold: int = 3,
+        on_recover: Callable[[], Awaitable[None]] | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.on_change = on_change
+        self.on_recover = on_recover
+        self.interval = interval
+        self.timeout = timeout
+        self.failure_threshold = failure_threshold
+        self.connect_kwargs = dict(connect_kwargs or {})
+        self.figures = HealthFigures()
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Run a first check now (so the status is true from the start), then check in the background."""
+        await self.check_once()
+        await self.on_change(self.figures.serving)
+        self._task = asyncio.create_task(self._loop(), name="database-health-monitor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._discard()
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            was_serving = self.figures.serving
+            await self.check_once()
+            if self.figures.serving != was_serving:
+                log.warning(
+                    "database health changed: %s", "SERVING" if self.figures.serving else "NOT_SERVING"
+                )
+                await self.on_change(self.figures.serving)
+                if self.figures.serving and self.on_recover is not None:
+                    await self.on_recover()
+
+    async def check_once(self) -> bool:
+        """One check; updates the figures and the serving flag. Never raises for database trouble."""
+        started = time.perf_counter()
+        ok = False
+        try:
+            async with asyncio.timeout(self.timeout):
+                conn = await self._connection()
+                await conn.execute("SELECT 1")
+            ok = True
+        except (psycopg.Error, TimeoutError, OSError) as exc:
+            self.figures.last_error = type(exc).__name__
+            await self._discard()
+        figures = self.figures
+        figures.checks += 1
+        figures.last_check_time = datetime.now(UTC)
+        if ok:
+            figures.latency_ms = (time.perf_counter() - started) * 1000
+            figures.consecutive_failures = 0
+            figures.serving = True
+        else:
+            figures.consecutive_failures += 1
+            if figures.consecutive_failures >= self.failure_threshold or figures.checks == 1:
+                figures.serving = False
+        return ok
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.dsn, autocommit=True, connect_timeout=max(1, int(self.timeout)), **self.connect_kwargs
+            )
+        return self._conn
+
+    async def _discard(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+
+
+def service_status_setter(health: Any, services: Sequence[str]) -> StatusSetter:
+    """A setter that marks "" and every service SERVING / NOT_SERVING on an aio HealthServicer."""
+    from grpc_health.v1 import health_pb2
+
+    async def set_all(serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *services):
+            await health.set(name, status)
+
+    return set_all

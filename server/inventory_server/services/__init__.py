@@ -1,0 +1,1 @@
+"""Service layer: use cases over units of work; knows neither gRPC nor SQL."""

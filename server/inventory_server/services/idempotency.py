@@ -1,0 +1,15 @@
+"""Request fingerprints for AIP-155 request_id handling."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+MAX_REQUEST_ID_LENGTH = 128
+
+
+def fingerprint(payload: Any) -> str:
+    """A stable hash of a request's meaningful content (same request_id + other content -> refused)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,132 @@
+"""Product use cases."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+from uuid import UUID
+
+from inventory_server.db.uow import TransactionRunner, UnitOfWork
+from inventory_server.domain.errors import AlreadyExists, ErrorDetails, InvalidArgument, NotFound
+from inventory_server.domain.paging import ListQuery, Page
+from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product, validate_changes
+from inventory_server.services.idempotency import fingerprint
+
+MAX_BATCH_SIZE = 1000
+
+
+class ProductService:
+    """Reads and changes products; every change runs in one unit of work."""
+
+    def __init__(self, runner: TransactionRunner) -> None:
+        self.runner = runner
+
+    async def get(self, id: UUID) -> Product:
+        async def work(uow: UnitOfWork) -> Product:
+            return await uow.products.get(id)
+
+        return await self.runner.run(work, read_only=True)
+
+    async def batch_get(self, ids: Sequence[UUID]) -> list[Product]:
+        if len(ids) > MAX_BATCH_SIZE:
+            raise InvalidArgument.field("ids", f"at most {MAX_BATCH_SIZE} ids per call")
+
+        async def work(uow: UnitOfWork) -> list[Product]:
+            return await uow.products.get_many(list(dict.fromkeys(ids)))
+
+        found = {p.id: p for p in await self.runner.run(work, read_only=True)}
+        missing = [str(i) for i in ids if i not in found]
+        if missing:
+            raise NotFound(
+                "product",
+                missing[0],
+                message=f"{len(missing)} product(s) not found: {', '.join(missing[:10])}",
+            )
+        return [found[i] for i in ids]
+
+    async def list_products(self, query: ListQuery) -> Page[Product]:
+        async def work(uow: UnitOfWork) -> Page[Product]:
+            return await uow.products.list(query)
+
+        return await self.runner.run(work, read_only=True)
+
+    async def create(self, new: NewProduct, request_id: str = "") -> Product:
+        new.validate()
+        return (await self._create_many([new], request_id, scope="CreateProduct"))[0]
+
+    async def batch_create(self, news: Sequence[NewProduct], request_id: str = "") -> list[Product]:
+        if not news:
+            raise InvalidArgument.field("requests", "must not be empty")
+        if len(news) > MAX_BATCH_SIZE:
+            raise InvalidArgument.field("requests", f"at most {MAX_BATCH_SIZE} items per batch")
+        errors = ErrorDetails()
+        for index, new in enumerate(news):
+            try:
+                new.validate(prefix=f"requests[{index}].product")
+            except InvalidArgument as exc:
+                errors.violations.extend(exc.violations)
+        seen: dict[str, int] = {}
+        for index, new in enumerate(news):
+            first = seen.setdefault(new.sku.lower(), index)
+            if first != index:
+                errors.add(f"requests[{index}].product.sku", f"duplicates the sku of requests[{first}]")
+        errors.raise_if_any("invalid batch")
+        try:
+            return await self._create_many(news, request_id, scope="BatchCreateProducts")
+        except AlreadyExists as exc:
+            index = next((i for i, n in enumerate(news) if n.sku.lower() == exc.value.lower()), None)
+            if index is not None:
+                exc.message = f"requests[{index}]: {exc.message}"
+                exc.args = (exc.message,)
+                exc.metadata["index"] = str(index)
+            raise
+
+    async def _create_many(self, news: Sequence[NewProduct], request_id: str, *, scope: str) -> list[Product]:
+        payload = [dataclasses.asdict(n) for n in news]
+
+        async def work(uow: UnitOfWork) -> list[Product]:
+            if request_id:
+                stored = await uow.idempotency.claim(scope, request_id, fingerprint(payload))
+                if stored is not None:
+                    ids = [UUID(i) for i in stored["ids"]]
+                    by_id = {p.id: p for p in await uow.products.get_many(ids)}
+                    return [by_id[i] for i in ids]
+            created = await uow.products.create_many(news)
+            if request_id:
+                await uow.idempotency.store(scope, request_id, {"ids": [str(p.id) for p in created]})
+            await uow.commit()
+            return created
+
+        return await self.runner.run(work)
+
+    async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> Product:
+        unknown = sorted(set(changes) - UPDATABLE_FIELDS)
+        if unknown:
+            raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}")
+        errors = ErrorDetails()
+        validate_changes(dict(changes), errors)
+        errors.raise_if_any()
+
+        async def work(uow: UnitOfWork) -> Product:
+            product = await uow.products.update(id, changes, expected_version=expected_version)
+            await uow.commit()
+            return product
+
+        return await self.runner.run(work)
+
+    async def delete(self, id: UUID, expected_version: int | None) -> Product:
+        async def work(uow: UnitOfWork) -> Product:
+            product = await uow.products.soft_delete(id, expected_version=expected_version)
+            await uow.commit()
+            return product
+
+        return await self.runner.run(work)
+
+    async def undelete(self, id: UUID, expected_version: int | None) -> Product:
+        async def work(uow: UnitOfWork) -> Product:
+            product = await uow.products.undelete(id, expected_version=expected_version)
+            await uow.commit()
+            return product
+
+        return await self.runner.run(work)
