@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 Behaviour = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
-class CallInterceptor(aio.ServerInterceptor):
+class CallInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps unary-unary and stream-unary handlers of the services under ``prefix``."""
 
     def __init__(self, stats: MethodStats, prefix: str = "/inventory.v1.") -> None:
