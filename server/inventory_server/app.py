@@ -13,6 +13,7 @@ from typing import Any
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
 from inventory_client.v1 import (
     product_pb2,
     product_pb2_grpc,
@@ -27,7 +28,6 @@ from inventory_client.v1 import (
     warehouse_pb2,
     warehouse_pb2_grpc,
 )
-
 from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
 from inventory_server.api.products import ProductServicer

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from grpc import aio
+
 from inventory_client.v1 import product_pb2 as pb
 from inventory_client.v1 import product_pb2_grpc
-
 from inventory_server.api.convert import mask_paths, parse_etag, parse_id, parse_ids, timestamp
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.paging import ListQuery
