@@ -1,0 +1,121 @@
+"""An immutable, parameterised query builder over ``psycopg.sql``.
+
+Every call returns a new object; ``build()`` gives ``(sql.Composed, params)``
+ready for ``cursor.execute`` and ``as_string()`` readable SQL. Identifiers are
+always quoted and values always bound as ``%s`` parameters.
+
+>>> q = select("id", "sku").from_("products").where(col("sku").eq("A-1"))
+>>> q.as_string()
+'SELECT "id", "sku" FROM "products" WHERE "sku" = %s'
+>>> q.build()[1]
+['A-1']
+"""
+
+from inventory_server.db.query.base import Node, Params, Statement
+from inventory_server.db.query.clauses import CommonTable, Lock
+from inventory_server.db.query.expressions import (
+    DEFAULT,
+    FALSE,
+    NULL,
+    TRUE,
+    Aliased,
+    AnyOf,
+    Arithmetic,
+    Between,
+    BoolOp,
+    Cast,
+    Column,
+    Compare,
+    Condition,
+    Exists,
+    Expr,
+    InList,
+    InSubquery,
+    IsNull,
+    Keyword,
+    Not,
+    OrderItem,
+    Param,
+    Row,
+    Star,
+    Subquery,
+    Truth,
+    and_,
+    col,
+    escape_like,
+    exists,
+    not_,
+    or_,
+    to_expr,
+)
+from inventory_server.db.query.functions import Func, Window, coalesce, count, func, lower, now
+from inventory_server.db.query.insert import Insert, OnConflict, excluded, insert
+from inventory_server.db.query.keyset import keyset_after
+from inventory_server.db.query.modify import Delete, Update, delete, update
+from inventory_server.db.query.select import Compound, Query, Select, select
+from inventory_server.db.query.tables import AliasedQuery, Join, Table, table
+
+__all__ = [
+    "DEFAULT",
+    "FALSE",
+    "NULL",
+    "TRUE",
+    "Aliased",
+    "AliasedQuery",
+    "AnyOf",
+    "Arithmetic",
+    "Between",
+    "BoolOp",
+    "Cast",
+    "Column",
+    "CommonTable",
+    "Compare",
+    "Compound",
+    "Condition",
+    "Delete",
+    "Exists",
+    "Expr",
+    "Func",
+    "InList",
+    "InSubquery",
+    "Insert",
+    "IsNull",
+    "Join",
+    "Keyword",
+    "Lock",
+    "Node",
+    "Not",
+    "OnConflict",
+    "OrderItem",
+    "Param",
+    "Params",
+    "Query",
+    "Row",
+    "Select",
+    "Star",
+    "Statement",
+    "Subquery",
+    "Table",
+    "Truth",
+    "Update",
+    "Window",
+    "and_",
+    "coalesce",
+    "col",
+    "count",
+    "delete",
+    "escape_like",
+    "excluded",
+    "exists",
+    "func",
+    "insert",
+    "keyset_after",
+    "lower",
+    "not_",
+    "now",
+    "or_",
+    "select",
+    "table",
+    "to_expr",
+    "update",
+]
