@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 from inventory_server.db.query.base import Node, Params, Statement, join_sql, safe_type_name
 
-ComparisonOp = Literal["=", "<>", "<", "<=", ">", ">=", "@>", "<@", "LIKE", "ILIKE", "IS DISTINCT FROM"]
+ComparisonOp = Literal["=", "<>", "<", "<=", ">", ">=", "@>", "<@", "?", "LIKE", "ILIKE", "IS DISTINCT FROM"]
 ArithmeticOp = Literal["+", "-", "*", "/", "||"]
 Direction = Literal["ASC", "DESC"]
 Nulls = Literal["FIRST", "LAST"]
@@ -100,6 +100,10 @@ class Expr(Node):
         if isinstance(value, Mapping | list):
             value = Jsonb(value)
         return Compare(self, "@>", to_expr(value))
+
+    def has_key(self, key: str) -> Condition:
+        """JSON key existence ``self ? %s``."""
+        return Compare(self, "?", Param(key))
 
     # ordering, naming, casting, arithmetic ---------------------------------
     def asc(self, nulls: Nulls | None = None) -> OrderItem:
