@@ -13,8 +13,17 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import psycopg
+
 from inventory_server.migrate.engine import DEFAULT_LOCK_WAIT_SECONDS, Migrator, MigratorSettings
-from inventory_server.migrate.errors import EXIT_OK, EXIT_USAGE, MigrationError, UsageError
+from inventory_server.migrate.errors import (
+    EXIT_DATABASE_UNREACHABLE,
+    EXIT_MIGRATION_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    MigrationError,
+    UsageError,
+)
 from inventory_server.migrate.report import print_status
 from inventory_server.migrate.runner import SessionSettings
 from inventory_server.migrate.templates import create_migration
@@ -135,6 +144,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except MigrationError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except psycopg.OperationalError as exc:  # the connection broke outside any migration step
+        print(f"{PROG}: error: lost the database: {exc}", file=sys.stderr)
+        return EXIT_DATABASE_UNREACHABLE
+    except psycopg.Error as exc:  # e.g. no privilege to create the history table
+        print(f"{PROG}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_MIGRATION_FAILED
 
 
 def _option(args: argparse.Namespace, env: Mapping[str, str], name: str) -> str:
