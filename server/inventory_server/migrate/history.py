@@ -90,7 +90,8 @@ class History:
         """Insert the history row of one migration; ``applied_by`` is current_user@hostname."""
         query = sql.SQL(
             "INSERT INTO {} (version, description, kind, checksum, execution_ms, applied_by, success,"
-            " baseline) VALUES (%s, %s, %s, %s, %s, current_user || '@' || %s, %s, %s)"
+            " baseline, applied_at) VALUES (%s, %s, %s, %s, %s, current_user || '@' || %s, %s, %s,"
+            " clock_timestamp())"
         ).format(self._table)
         values = (
             migration.version,
@@ -116,7 +117,8 @@ class History:
     def mark_succeeded(self, version: int, execution_ms: int) -> None:
         """Turn the provisional failed row of a non-transactional migration into a success."""
         query = sql.SQL(
-            "UPDATE {} SET success = true, execution_ms = %s, applied_at = now() WHERE version = %s"
+            "UPDATE {} SET success = true, execution_ms = %s, applied_at = clock_timestamp()"
+            " WHERE version = %s"
         )
         self._conn.execute(query.format(self._table), (execution_ms, version))
 
