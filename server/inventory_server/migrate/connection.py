@@ -19,7 +19,7 @@ def mask_dsn(dsn: str) -> str:
     """The DSN with any password replaced by ``***`` (safe to print or log).
 
     >>> mask_dsn("postgresql://app:s3cret@db:5432/inventory")
-    'user=app password=*** host=db port=5432 dbname=inventory'
+    'user=app password=*** dbname=inventory host=db port=5432'
     """
     try:
         params = conninfo_to_dict(dsn)

@@ -275,3 +275,37 @@ def test_unreachable_database_exits_5_after_waiting_and_hides_the_password(
     assert "hunter2" not in result.text
     assert "password=***" in result.err
     assert "retrying" in result.out
+
+
+def test_sql_runs_as_written_with_percent_signs_braces_and_function_bodies(
+    empty_dsn: str, migration_dir: MigrationDir, cli: Cli
+) -> None:
+    migration_dir.write(
+        "0001_literal.sql",
+        "-- migrate:up\nCREATE TABLE notes (body text);\n"
+        "INSERT INTO notes VALUES ('100% {sure}; really');\n"
+        "CREATE FUNCTION shout(t text) RETURNS text LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "    RETURN upper(t) || ';';\nEND;\n$$;\n"
+        "-- migrate:down\nDROP FUNCTION shout(text);\nDROP TABLE notes;\n",
+    )
+    result = cli(empty_dsn, migration_dir.path, "migrate")
+    assert result.code == 0, result.text
+    assert query(empty_dsn, "SELECT shout(body) FROM notes") == [("100% {SURE}; REALLY;",)]
+
+
+def test_non_transactional_python_migration_runs_in_autocommit(
+    empty_dsn: str, migration_dir: MigrationDir, cli: Cli
+) -> None:
+    migration_dir.write("0001_a.sql", CREATE_A)
+    migration_dir.write(
+        "0002_index.py",
+        "TRANSACTIONAL = False\n\n"
+        "def up(conn):\n    conn.execute('CREATE INDEX CONCURRENTLY a_idx ON a (id)')\n\n"
+        "def down(conn):\n    conn.execute('DROP INDEX CONCURRENTLY a_idx')\n",
+    )
+    assert cli(empty_dsn, migration_dir.path, "migrate").code == 0
+    assert history(empty_dsn) == [(1, True, False), (2, True, False)]
+    valid = query(empty_dsn, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'a_idx'::regclass")
+    assert valid == [(True,)]
+    assert cli(empty_dsn, migration_dir.path, "rollback").code == 0
+    assert query(empty_dsn, "SELECT to_regclass('a_idx') IS NULL") == [(True,)]
