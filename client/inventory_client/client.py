@@ -72,7 +72,10 @@ class _Method:
     def __call__(self, request: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self._timeout)
         if _has_empty_request_id(request):
-            request.request_id = str(uuid.uuid4())
+            filled = type(request)()
+            filled.CopyFrom(request)
+            filled.request_id = str(uuid.uuid4())
+            request = filled  # the caller's message stays as it was
         try:
             return self._call(request, **kwargs)
         except grpc.RpcError as error:
