@@ -19,6 +19,8 @@ import yaml
 
 from inventory_client.client import SERVICES
 from inventory_server.config import ENVIRONMENT, Settings
+from inventory_server.migrate import errors as migrate_errors
+from inventory_server.migrate.cli import build_parser as migrate_parser
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
@@ -279,7 +281,23 @@ def test_job_fails_fast_on_errors_a_retry_cannot_fix_and_retries_the_rest() -> N
     assert rule["onExitCodes"]["containerName"] == container["name"]
     assert rule["onExitCodes"]["operator"] == "In"
     # 1 migration failed, 2 usage, 3 validation failed: final. 4 lock timeout, 5 unreachable: retry.
-    assert sorted(rule["onExitCodes"]["values"]) == [1, 2, 3]
+    final = [
+        migrate_errors.EXIT_MIGRATION_FAILED,
+        migrate_errors.EXIT_USAGE,
+        migrate_errors.EXIT_VALIDATION_FAILED,
+    ]
+    assert sorted(rule["onExitCodes"]["values"]) == sorted(final)
+    retried = {migrate_errors.EXIT_LOCK_TIMEOUT, migrate_errors.EXIT_DATABASE_UNREACHABLE}
+    assert not retried & set(rule["onExitCodes"]["values"])
+
+
+def test_migration_arguments_are_accepted_by_the_real_cli() -> None:
+    (job_container,) = job()["spec"]["template"]["spec"]["containers"]
+    (init,) = init_container_patch()["spec"]["template"]["spec"]["initContainers"]
+    for container in (job_container, init):
+        parsed = migrate_parser().parse_args(migrate_args(container))
+        assert parsed.command == "migrate"
+        assert parsed.wait_for_db == wait_for_db(migrate_args(container))
 
 
 def test_init_container_variant_migrates_with_the_same_command() -> None:
