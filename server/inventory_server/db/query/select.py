@@ -20,7 +20,15 @@ from inventory_server.db.query.clauses import (
     columns_of,
     compile_with,
 )
-from inventory_server.db.query.expressions import Condition, Expr, OrderItem, and_, and_where, order_item
+from inventory_server.db.query.expressions import (
+    Condition,
+    Expr,
+    OrderItem,
+    Subquery,
+    and_,
+    and_where,
+    order_item,
+)
 from inventory_server.db.query.tables import AliasedQuery, FromItem, Join, JoinKind, from_item
 
 SetOperator = Literal["UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT", "EXCEPT ALL"]
@@ -46,6 +54,10 @@ class Query(Statement):
     def subquery(self, alias: str) -> AliasedQuery:
         """This query as a FROM item: ``(SELECT ...) AS "alias"``."""
         return AliasedQuery(self, alias)
+
+    def scalar(self) -> Subquery:
+        """This query as a value: ``(SELECT ...)``, usable anywhere an expression is."""
+        return Subquery(self)
 
 
 @dataclass(frozen=True, slots=True)
