@@ -16,10 +16,11 @@ from psycopg.types.json import Jsonb
 from inventory_server.db.listing.errors import at, invalid
 from inventory_server.db.listing.fields import FieldSpec
 from inventory_server.db.listing.lexer import Token
-from inventory_server.db.query import Condition, Expr, Func, Param, escape_like, not_
+from inventory_server.db.query import ComparisonOp, Condition, Expr, Func, Param, escape_like, not_
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _ORDERING_OPS = ("<", "<=", ">", ">=")
+_SQL_OPERATORS: dict[str, ComparisonOp] = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "text": ("=", "!=", *_ORDERING_OPS, ":"),
     "int": ("=", "!=", *_ORDERING_OPS),
@@ -49,11 +50,7 @@ def restriction(spec: FieldSpec, key: str | None, op: Token, value: Token) -> Co
 
 
 def _compare(expr: Expr, op: str, value: Any) -> Condition:
-    if op == "!=":
-        return expr.compare("<>", value)
-    if op in ("=", "<", "<=", ">", ">="):
-        return expr.compare(op, value)  # type: ignore[arg-type]
-    raise ValueError(f"unsupported operator {op}")
+    return expr.compare(_SQL_OPERATORS[op], value)
 
 
 def typed_value(spec: FieldSpec, token: Token) -> Any:
