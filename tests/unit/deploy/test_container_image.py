@@ -351,10 +351,11 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert "pip wheel --no-cache-dir --no-deps --wheel-dir /wheels ./client ." in run.arguments
     out = scratch / "wheels"
     result = subprocess.run(
-        # --no-build-isolation: use this environment's setuptools instead of fetching one.
+        # The Dockerfile's command. Build isolation, as in the image: pip fetches the
+        # setuptools that pyproject.toml asks for from the package index.
         [
-            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet"),
-            *("--wheel-dir", str(out), "./client", "."),
+            *(sys.executable, "-m", "pip", "wheel", "--no-cache-dir", "--no-deps", "--quiet"),
+            *("--disable-pip-version-check", "--wheel-dir", str(out), "./client", "."),
         ],
         cwd=workdir,
         capture_output=True,
