@@ -134,7 +134,7 @@ class TransactionRunner:
             raise Unavailable("no database connection became available in time; retry later") from exc
         uow: UnitOfWork | None = None
         try:
-            conn.autocommit = read_only
+            await conn.set_autocommit(read_only)
             uow = self.uow_class(conn)
             result = await work(uow)
             if not read_only and not uow.committed:
