@@ -36,7 +36,7 @@ def with_dbname(dsn: str, dbname: str) -> str:
     """The same server DSN pointing at another database."""
     params = conninfo_to_dict(dsn)
     params["dbname"] = dbname
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +49,10 @@ def admin_dsn() -> Iterator[str]:
     if _reachable(LOCAL_DSN):
         yield LOCAL_DSN
         return
-    import pgserver  # type: ignore[import-untyped]
+    import pgserver
 
     data_dir = tempfile.mkdtemp(prefix="inventory-test-pg-")
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
     try:
         yield with_dbname(server.get_uri(), "postgres")
     finally:

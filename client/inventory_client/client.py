@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -135,12 +135,28 @@ class InventoryClient:
             self.channel = grpc.secure_channel(target, credentials, options=channel_options)
         else:
             self.channel = grpc.insecure_channel(target, options=channel_options)
-        self.products = _Stub(product_pb2_grpc.ProductServiceStub(self.channel), timeout)
-        self.warehouses = _Stub(warehouse_pb2_grpc.WarehouseServiceStub(self.channel), timeout)
-        self.users = _Stub(user_pb2_grpc.UserServiceStub(self.channel), timeout)
-        self.stock = _Stub(stock_pb2_grpc.StockServiceStub(self.channel), timeout)
-        self.transactions = _Stub(transaction_pb2_grpc.TransactionServiceStub(self.channel), timeout)
-        self.stats = _Stub(stats_pb2_grpc.StatsServiceStub(self.channel), timeout)
+        # Typed as the generated stubs: same methods, same signatures, plus the behaviour above.
+        self.products = cast(
+            product_pb2_grpc.ProductServiceStub,
+            _Stub(product_pb2_grpc.ProductServiceStub(self.channel), timeout),
+        )
+        self.warehouses = cast(
+            warehouse_pb2_grpc.WarehouseServiceStub,
+            _Stub(warehouse_pb2_grpc.WarehouseServiceStub(self.channel), timeout),
+        )
+        self.users = cast(
+            user_pb2_grpc.UserServiceStub, _Stub(user_pb2_grpc.UserServiceStub(self.channel), timeout)
+        )
+        self.stock = cast(
+            stock_pb2_grpc.StockServiceStub, _Stub(stock_pb2_grpc.StockServiceStub(self.channel), timeout)
+        )
+        self.transactions = cast(
+            transaction_pb2_grpc.TransactionServiceStub,
+            _Stub(transaction_pb2_grpc.TransactionServiceStub(self.channel), timeout),
+        )
+        self.stats = cast(
+            stats_pb2_grpc.StatsServiceStub, _Stub(stats_pb2_grpc.StatsServiceStub(self.channel), timeout)
+        )
 
     def close(self) -> None:
         self.channel.close()

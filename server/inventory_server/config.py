@@ -184,7 +184,7 @@ def redact_dsn(dsn: str) -> str:
         return "<unparseable DSN>"
     if "password" in params:
         params["password"] = "***"  # noqa: S105 - a mask, not a secret
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 def describe(s: Settings, keys: Sequence[str] = ("host", "port", "pool_min_size", "pool_max_size")) -> str:

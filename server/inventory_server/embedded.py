@@ -28,14 +28,16 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start the server, create the ``inventory`` database if needed, return its DSN."""
         try:
-            import pgserver  # type: ignore[import-untyped]
+            import pgserver
         except ImportError as exc:
             raise RuntimeError(
                 "no DATABASE_URL is set and the embedded PostgreSQL is not installed; "
                 "install the 'embedded' extra (pip install 'inventory-server[embedded]') or set DATABASE_URL"
             ) from exc
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(str(self.data_dir), cleanup_mode="stop")
+        self._server = pgserver.get_server(  # type: ignore[attr-defined]
+            str(self.data_dir), cleanup_mode="stop"
+        )
         admin = self._server.get_uri()
         with psycopg.connect(admin, autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
@@ -43,7 +45,7 @@ class EmbeddedPostgres:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
         params = conninfo_to_dict(admin)
         params["dbname"] = DATABASE_NAME
-        return make_conninfo(**params)
+        return make_conninfo("", **params)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -17,7 +18,7 @@ from inventory_client import (
 from inventory_client.v1 import product_pb2 as pb
 
 
-def create(client: InventoryClient, sku: str, name: str = "Widget", **fields: object) -> pb.Product:
+def create(client: InventoryClient, sku: str, name: str = "Widget", **fields: Any) -> pb.Product:
     reply = client.products.CreateProduct(
         pb.CreateProductRequest(product=pb.Product(sku=sku, name=name, **fields))
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from inventory_server.db.uow import TransactionRunner, UnitOfWork
@@ -75,11 +75,11 @@ class ProductService:
         try:
             return await self._create_many(news, request_id, scope="BatchCreateProducts")
         except AlreadyExists as exc:
-            index = next((i for i, n in enumerate(news) if n.sku.lower() == exc.value.lower()), None)
-            if index is not None:
-                exc.message = f"requests[{index}]: {exc.message}"
+            failing = next((i for i, n in enumerate(news) if n.sku.lower() == exc.value.lower()), None)
+            if failing is not None:
+                exc.message = f"requests[{failing}]: {exc.message}"
                 exc.args = (exc.message,)
-                exc.metadata["index"] = str(index)
+                exc.metadata["index"] = str(failing)
             raise
 
     async def _create_many(self, news: Sequence[NewProduct], request_id: str, *, scope: str) -> list[Product]:
