@@ -43,22 +43,17 @@ SERVICES = (
 
 
 def service_config(max_attempts: int = 4) -> str:
-    """The gRPC service config: retry UNAVAILABLE with backoff, round-robin balancing."""
-    config: dict[str, Any] = {
-        "loadBalancingConfig": [{"round_robin": {}}],
-        "methodConfig": [
-            {
-                "name": [{"service": name} for name in SERVICES],
-                "retryPolicy": {
-                    "maxAttempts": max_attempts,
-                    "initialBackoff": "0.1s",
-                    "maxBackoff": "2s",
-                    "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
-                },
-            }
-        ],
-    }
+    """The gRPC service config: retry UNAVAILABLE with backoff (max_attempts 1 = no retries), round robin."""
+    method: dict[str, Any] = {"name": [{"service": name} for name in SERVICES]}
+    if max_attempts >= 2:  # gRPC refuses a retry policy with fewer than 2 attempts
+        method["retryPolicy"] = {
+            "maxAttempts": max_attempts,
+            "initialBackoff": "0.1s",
+            "maxBackoff": "2s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        }
+    config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}], "methodConfig": [method]}
     return json.dumps(config)
 
 

@@ -36,6 +36,7 @@ from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, service_status_setter
 from inventory_server.db.uow import TransactionRunner
 from inventory_server.services.products import ProductService
+from inventory_server.tls import server_credentials
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
     ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
+    # Recycle connections so dns:/// round-robin clients discover new replicas.
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 30_000),
 ]
 
 
@@ -79,6 +83,10 @@ class Application:
 
     async def start(self) -> None:
         s = self.settings
+        # First, so that unusable certificate files fail before anything connects.
+        credentials = None
+        if s.tls_cert_file is not None and s.tls_key_file is not None:
+            credentials = server_credentials(s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file)
         self.database = Database(self.dsn, s)
         await self.database.open(wait=False)
         self.runner = TransactionRunner(self.database, max_attempts=s.max_transaction_attempts)
@@ -104,11 +112,25 @@ class Application:
             connect_kwargs={"application_name": f"{s.application_name}-health"},
         )
         await self.monitor.start()
-        self.port = self.server.add_insecure_port(f"{s.host}:{s.port}")
+        address = f"{s.host}:{s.port}"
+        if credentials is not None:
+            self.port = self.server.add_secure_port(address, credentials)
+        else:
+            self.port = self.server.add_insecure_port(address)
         if self.port == 0:
-            raise OSError(f"could not bind {s.host}:{s.port}")
+            raise OSError(f"could not bind {address}")
+        # Kubelet gRPC probes cannot do TLS: with INVENTORY_HEALTH_PORT, a second, plaintext
+        # server answers grpc.health.v1 (the same statuses) and nothing else.
+        self.health_server: aio.Server | None = None
+        if s.health_port:
+            self.health_server = aio.server(options=SERVER_OPTIONS)
+            health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
+            if self.health_server.add_insecure_port(f"{s.host}:{s.health_port}") == 0:
+                raise OSError(f"could not bind {s.host}:{s.health_port}")
+            await self.health_server.start()
         await self.server.start()
-        log.info("inventory-server listening on port %d", self.port)
+        security = "plaintext" if credentials is None else "mutual TLS" if s.tls_client_ca_file else "TLS"
+        log.info("inventory-server listening on port %d (%s)", self.port, security)
 
     def _add_servicers(self) -> None:
         products = ProductService(self.runner)
@@ -138,6 +160,8 @@ class Application:
         log.info("shutting down: health NOT_SERVING, grace period %.1fs", self.settings.grace_period)
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.settings.grace_period)
+        if self.health_server is not None:
+            await self.health_server.stop(None)
         await self.monitor.stop()
         await self.database.close()
         log.info("stopped")

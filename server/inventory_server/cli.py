@@ -15,6 +15,7 @@ import sys
 
 from inventory_server import __version__
 from inventory_server.config import ConfigError, Settings, add_arguments, describe, load
+from inventory_server.tls import TLSConfigError
 
 log = logging.getLogger("inventory_server")
 
@@ -82,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.command == "serve":
-        return serve(settings)
+        try:
+            return serve(settings)
+        except TLSConfigError as exc:
+            print(f"inventory-server: TLS configuration error: {exc}", file=sys.stderr)
+            return 2
     return 2
 
 

@@ -18,6 +18,12 @@ class Settings:
     database_url: str | None = None
     host: str = "[::]"
     port: int = 50051
+    # TLS (inventory_server.tls): cert + key = TLS; a client CA as well = mutual TLS
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
+    # plaintext port serving only grpc.health.v1, for kubelet probes when TLS is on; 0 = none
+    health_port: int = 0
     # connection pool (psycopg_pool.AsyncConnectionPool)
     pool_min_size: int = 2
     pool_max_size: int = 10
@@ -63,6 +69,10 @@ ENVIRONMENT: Mapping[str, str] = {
     "database_url": "DATABASE_URL",
     "host": "INVENTORY_HOST",
     "port": "INVENTORY_PORT",
+    "tls_cert_file": "INVENTORY_TLS_CERT_FILE",
+    "tls_key_file": "INVENTORY_TLS_KEY_FILE",
+    "tls_client_ca_file": "INVENTORY_TLS_CLIENT_CA_FILE",
+    "health_port": "INVENTORY_HEALTH_PORT",
     "pool_min_size": "INVENTORY_POOL_MIN_SIZE",
     "pool_max_size": "INVENTORY_POOL_MAX_SIZE",
     "pool_timeout": "INVENTORY_POOL_TIMEOUT",
@@ -163,6 +173,14 @@ def validate(s: Settings) -> None:
     for name in ("pool_timeout", "health_check_interval", "health_check_timeout", "grace_period"):
         if getattr(s, name) <= 0:
             problems.append(f"{ENVIRONMENT[name]} must be positive")
+    if (s.tls_cert_file is None) != (s.tls_key_file is None):
+        problems.append("INVENTORY_TLS_CERT_FILE and INVENTORY_TLS_KEY_FILE must be set together")
+    if s.tls_client_ca_file is not None and s.tls_cert_file is None:
+        problems.append(
+            "INVENTORY_TLS_CLIENT_CA_FILE needs INVENTORY_TLS_CERT_FILE and INVENTORY_TLS_KEY_FILE"
+        )
+    if not 0 <= s.health_port < 65536 or (s.health_port != 0 and s.health_port == s.port):
+        problems.append("INVENTORY_HEALTH_PORT must be 0 (off) or a port other than INVENTORY_PORT")
     if s.health_failure_threshold < 1 or s.max_transaction_attempts < 1:
         problems.append(
             "INVENTORY_HEALTH_FAILURE_THRESHOLD and INVENTORY_MAX_TRANSACTION_ATTEMPTS must be >= 1"

@@ -64,7 +64,10 @@ def wait_until_serving(
     raise TimeoutError(f"server did not become SERVING in {timeout}s:\n{log_path.read_text()}")
 
 
-def start_server(tmp_path: Path, env: dict[str, str], args: list[str] | None = None) -> ServerProcess:
+def start_server(
+    tmp_path: Path, env: dict[str, str], args: list[str] | None = None, health_target: str | None = None
+) -> ServerProcess:
+    """Start ``inventory-server serve`` on a free port and wait until health says SERVING."""
     port = free_port()
     log_path = tmp_path / f"server-{port}.log"
     full_env = {**os.environ, "INVENTORY_PORT": str(port), "INVENTORY_HOST": "127.0.0.1", **env}
@@ -77,7 +80,7 @@ def start_server(tmp_path: Path, env: dict[str, str], args: list[str] | None = N
         )
     server = ServerProcess(process, port, log_path)
     try:
-        wait_until_serving(server.target, process, log_path)
+        wait_until_serving(health_target or server.target, process, log_path)
     except BaseException:
         server.stop()
         raise
