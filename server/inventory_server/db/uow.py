@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from inventory_server.db.database import Database
     from inventory_server.repositories.idempotency import IdempotencyRepository
     from inventory_server.repositories.products import ProductRepository
+    from inventory_server.repositories.users import UserRepository
+    from inventory_server.repositories.warehouses import WarehouseRepository
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -56,6 +58,18 @@ class UnitOfWork:
         from inventory_server.repositories.products import ProductRepository
 
         return ProductRepository(self.conn)
+
+    @cached_property
+    def warehouses(self) -> WarehouseRepository:
+        from inventory_server.repositories.warehouses import WarehouseRepository
+
+        return WarehouseRepository(self.conn)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        from inventory_server.repositories.users import UserRepository
+
+        return UserRepository(self.conn)
 
     @cached_property
     def idempotency(self) -> IdempotencyRepository:
