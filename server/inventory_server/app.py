@@ -31,11 +31,15 @@ from inventory_client.v1 import (
 from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
 from inventory_server.api.products import ProductServicer
+from inventory_server.api.users import UserServicer
+from inventory_server.api.warehouses import WarehouseServicer
 from inventory_server.config import Settings
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, service_status_setter
 from inventory_server.db.uow import TransactionRunner
 from inventory_server.services.products import ProductService
+from inventory_server.services.users import UserService
+from inventory_server.services.warehouses import WarehouseService
 from inventory_server.tls import server_credentials
 
 log = logging.getLogger(__name__)
@@ -135,13 +139,11 @@ class Application:
     def _add_servicers(self) -> None:
         products = ProductService(self.runner)
         product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(products), self.server)
+        warehouses = WarehouseService(self.runner)
+        warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(WarehouseServicer(warehouses), self.server)
+        users = UserService(self.runner)
+        user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(users), self.server)
         # Services that later work implements answer UNIMPLEMENTED through the generated bases.
-        warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(
-            unimplemented(warehouse_pb2_grpc.WarehouseServiceServicer), self.server
-        )
-        user_pb2_grpc.add_UserServiceServicer_to_server(
-            unimplemented(user_pb2_grpc.UserServiceServicer), self.server
-        )
         stock_pb2_grpc.add_StockServiceServicer_to_server(
             unimplemented(stock_pb2_grpc.StockServiceServicer), self.server
         )

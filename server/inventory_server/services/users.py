@@ -1,0 +1,164 @@
+"""User use cases, including password login.
+
+Passwords are hashed and verified outside any transaction (``Passwords`` runs
+argon2 in a worker thread), so no connection is held during the ~50 ms of CPU
+work. A plaintext password never reaches a repository, a fingerprint, a log
+line or an error message; the hash never leaves the repository except on the
+login path, inside ``StoredCredentials``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from inventory_server.db.uow import TransactionRunner, UnitOfWork
+from inventory_server.domain.errors import DomainError, ErrorDetails, InvalidArgument, Unauthenticated
+from inventory_server.domain.paging import ListQuery, Page
+from inventory_server.domain.user import (
+    MAX_PASSWORD_LENGTH,
+    UPDATABLE_FIELDS,
+    NewUser,
+    StoredCredentials,
+    User,
+    password_problem,
+    validate_changes,
+)
+from inventory_server.services.idempotency import fingerprint
+from inventory_server.services.passwords import Passwords
+
+log = logging.getLogger(__name__)
+
+CREATE_SCOPE = "CreateUser"
+# One message for every failed login: it must not say which part was wrong.
+LOGIN_FAILED = "the email or password is incorrect"
+
+
+class UserService:
+    """Reads and changes users, and checks their passwords."""
+
+    def __init__(self, runner: TransactionRunner, passwords: Passwords | None = None) -> None:
+        self.runner = runner
+        self.passwords = passwords if passwords is not None else Passwords()
+
+    async def get(self, id: UUID) -> User:
+        async def work(uow: UnitOfWork) -> User:
+            return await uow.users.get(id)
+
+        return await self.runner.run(work, read_only=True)
+
+    async def list_users(self, query: ListQuery) -> Page[User]:
+        async def work(uow: UnitOfWork) -> Page[User]:
+            return await uow.users.list(query)
+
+        return await self.runner.run(work, read_only=True)
+
+    async def create(self, new: NewUser, password: str, request_id: str = "") -> User:
+        """Create with an argon2id hash of ``password``.
+
+        With a ``request_id`` a repeat returns the first result and creates
+        nothing. The fingerprint that detects a reused request_id covers the
+        profile fields only: a digest of the password must not be stored.
+        """
+        errors = ErrorDetails()
+        validate_changes(new.changes(), errors)
+        _check_password(password, errors)
+        errors.raise_if_any()
+        payload = {key: str(value) for key, value in new.changes().items()}
+        password_hash = await self.passwords.hash(password)
+
+        async def work(uow: UnitOfWork) -> User:
+            if request_id:
+                stored = await uow.idempotency.claim(CREATE_SCOPE, request_id, fingerprint(payload))
+                if stored is not None:
+                    return await uow.users.get(UUID(stored["id"]))
+            created = await uow.users.create(new, password_hash)
+            if request_id:
+                await uow.idempotency.store(CREATE_SCOPE, request_id, {"id": str(created.id)})
+            await uow.commit()
+            return created
+
+        return await self.runner.run(work)
+
+    async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> User:
+        """Change email, display_name, role and/or password (a plaintext, hashed here).
+
+        NotFound / EtagMismatch / AlreadyExists (email) / InvalidArgument.
+        """
+        unknown = sorted(set(changes) - UPDATABLE_FIELDS)
+        if unknown:
+            raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}")
+        profile = {name: value for name, value in changes.items() if name != "password"}
+        errors = ErrorDetails()
+        validate_changes(profile, errors)
+        if "password" in changes:
+            _check_password(str(changes["password"]), errors)
+        errors.raise_if_any()
+        if "password" in changes:
+            profile["password_hash"] = await self.passwords.hash(str(changes["password"]))
+
+        async def work(uow: UnitOfWork) -> User:
+            user = await uow.users.update(id, profile, expected_version=expected_version)
+            await uow.commit()
+            return user
+
+        return await self.runner.run(work)
+
+    async def delete(self, id: UUID, expected_version: int | None) -> User:
+        """Soft delete: the user can no longer log in; the ledger keeps referring to them."""
+
+        async def work(uow: UnitOfWork) -> User:
+            user = await uow.users.soft_delete(id, expected_version=expected_version)
+            await uow.commit()
+            return user
+
+        return await self.runner.run(work)
+
+    async def authenticate(self, email: str, password: str) -> User:
+        """The live user with this email (any case) and password; Unauthenticated otherwise.
+
+        Unknown email, deleted user and wrong password fail alike: same error,
+        same message, and one argon2 verification each (against a dummy hash
+        when there is no user), so neither the answer nor its timing tells
+        whether the email exists. A hash made with outdated parameters is
+        replaced after a successful login.
+        """
+        if not email:
+            raise InvalidArgument.field("email", "is required")
+        if not password:
+            raise InvalidArgument.field("password", "is required")
+        if len(password) > MAX_PASSWORD_LENGTH:
+            # No stored password can be this long; refusing early bounds the work a caller can cause.
+            raise Unauthenticated(LOGIN_FAILED)
+
+        async def read(uow: UnitOfWork) -> StoredCredentials | None:
+            return await uow.users.credentials(email)
+
+        stored = await self.runner.run(read, read_only=True)
+        matched = await self.passwords.verify(stored.password_hash if stored else None, password)
+        if stored is None or not matched:
+            raise Unauthenticated(LOGIN_FAILED)
+        if self.passwords.needs_rehash(stored.password_hash):
+            await self._rehash(stored, password)
+        return stored.user
+
+    async def _rehash(self, stored: StoredCredentials, password: str) -> None:
+        """Upgrade the hash; a failure here must not fail a correct login, so it is only logged."""
+        new_hash = await self.passwords.hash(password)
+
+        async def work(uow: UnitOfWork) -> None:
+            await uow.users.replace_password_hash(stored.user.id, stored.password_hash, new_hash)
+            await uow.commit()
+
+        try:
+            await self.runner.run(work)
+        except DomainError as error:
+            log.warning("could not upgrade the password hash of user %s: %s", stored.user.id, error.reason)
+
+
+def _check_password(password: str, errors: ErrorDetails) -> None:
+    problem = password_problem(password)
+    if problem:
+        errors.add("password", problem)
