@@ -7,9 +7,6 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from inventory_client import InventoryClient, UnimplementedError
-from inventory_client.v1 import warehouse_pb2
-
 from .conftest import ServerProcess
 
 INVENTORY_SERVICES = {
@@ -74,8 +71,3 @@ def test_sigterm_turns_health_not_serving_and_exits_zero(server: ServerProcess) 
             pass
     assert server.process.wait(timeout=20) == 0
     assert health_pb2.HealthCheckResponse.NOT_SERVING in statuses, statuses
-
-
-def test_methods_not_built_yet_answer_unimplemented(client: InventoryClient) -> None:
-    with pytest.raises(UnimplementedError):
-        client.warehouses.ListWarehouses(warehouse_pb2.ListWarehousesRequest())
