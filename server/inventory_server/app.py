@@ -31,6 +31,7 @@ from inventory_client.v1 import (
 from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
 from inventory_server.api.products import ProductServicer
+from inventory_server.api.stats import StatsServicer, stats_service_for
 from inventory_server.api.users import UserServicer
 from inventory_server.api.warehouses import WarehouseServicer
 from inventory_server.config import Settings
@@ -150,9 +151,7 @@ class Application:
         transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
             unimplemented(transaction_pb2_grpc.TransactionServiceServicer), self.server
         )
-        stats_pb2_grpc.add_StatsServiceServicer_to_server(
-            unimplemented(stats_pb2_grpc.StatsServiceServicer), self.server
-        )
+        stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(stats_service_for(self)), self.server)
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()

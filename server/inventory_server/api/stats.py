@@ -1,0 +1,123 @@
+"""StatsService servicer: turns the Stats snapshot into a GetStatsResponse, nothing more."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from grpc import aio
+
+from inventory_client.v1 import stats_pb2 as pb
+from inventory_client.v1 import stats_pb2_grpc
+from inventory_server.api.convert import timestamp
+from inventory_server.repositories.instrumentation import query_stats
+from inventory_server.services.stats import DatabaseReader, StatsService, StatsSnapshot, StatsSources
+
+if TYPE_CHECKING:
+    from inventory_server.app import Application
+
+Context = aio.ServicerContext[Any, Any]
+
+
+def to_proto(s: StatsSnapshot) -> pb.GetStatsResponse:
+    """The proto form of a snapshot; ``database`` stays unset when the database could not be read."""
+    p = s.pool
+    reply = pb.GetStatsResponse(
+        pool=pb.PoolStats(
+            size=p.size,
+            idle=p.idle,
+            in_use=p.in_use,
+            waiting=p.waiting,
+            min_size=p.min_size,
+            max_size=p.max_size,
+            connections_made=p.connections_made,
+            connections_lost=p.connections_lost,
+            acquisition_timeouts=p.acquisition_timeouts,
+            wait_time_ms=p.wait_time_ms,
+            requests=p.requests,
+            requests_waited=p.requests_waited,
+        ),
+        health=pb.HealthStats(
+            status="SERVING" if s.health.serving else "NOT_SERVING",
+            last_check_time=timestamp(s.health.last_check_time),
+            latency_ms=s.health.latency_ms,
+            consecutive_failures=s.health.consecutive_failures,
+            checks=s.health.checks,
+        ),
+        methods=[
+            pb.MethodStats(
+                method=m.method,
+                calls=m.calls,
+                errors_by_code=dict(m.errors_by_code),
+                p50_ms=m.p50_ms,
+                p95_ms=m.p95_ms,
+                p99_ms=m.p99_ms,
+            )
+            for m in s.methods
+        ],
+        queries=[
+            pb.QueryStats(
+                operation=q.operation, count=q.count, mean_ms=q.mean_ms, p95_ms=q.p95_ms, errors=q.errors
+            )
+            for q in s.queries
+        ],
+        cache=pb.CacheStats(
+            enabled=s.cache.enabled,
+            size=s.cache.size,
+            max_size=s.cache.max_size,
+            hits=s.cache.hits,
+            misses=s.cache.misses,
+            hit_ratio=s.cache.hit_ratio,
+            invalidations=s.cache.invalidations,
+        ),
+        schema_version=s.database.schema_version,
+        server_version=s.server_version,
+        uptime_seconds=s.uptime_seconds,
+        recommendation=pb.PoolRecommendation(
+            recommended_max_size=s.recommendation.max_size, reason=s.recommendation.reason
+        ),
+        database_version=s.database.server_version,
+    )
+    d = s.database.figures
+    if d is not None:
+        reply.database.CopyFrom(
+            pb.DatabaseStats(
+                size_bytes=d.size_bytes,
+                connections=d.connections,
+                commits=d.commits,
+                rollbacks=d.rollbacks,
+                deadlocks=d.deadlocks,
+                cache_hit_ratio=d.cache_hit_ratio,
+            )
+        )
+    return reply
+
+
+class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
+    """Implements inventory.v1.StatsService over ``StatsService``."""
+
+    def __init__(self, stats: StatsService) -> None:
+        self.stats = stats
+
+    async def GetStats(self, request: pb.GetStatsRequest, context: Context) -> pb.GetStatsResponse:
+        return to_proto(await self.stats.snapshot())
+
+
+def stats_service_for(app: Application) -> StatsService:
+    """Stats over the running application. Attributes are looked up at call time, so parts
+    wired after the servicers (the health monitor, the product cache) are seen."""
+    reader = DatabaseReader(
+        app.runner,
+        is_serving=lambda: app.monitor.figures.serving,
+        budget=min(app.settings.pool_timeout, app.settings.health_check_timeout),
+    )
+    return StatsService(
+        StatsSources(
+            pool_stats=lambda: app.database.stats(),
+            health=lambda: app.monitor.figures,
+            methods=app.method_stats.snapshot,
+            queries=lambda: query_stats().snapshot(),
+            cache=lambda: getattr(app, "product_cache", None),
+            database=reader,
+            started_at=app.started_at,
+        )
+    )

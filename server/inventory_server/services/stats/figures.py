@@ -1,0 +1,167 @@
+"""Plain figures that the Stats use case gathers; the servicer turns them into proto messages.
+
+Every class here is a frozen value with no behaviour beyond simple derived
+numbers, so the use case can be tested without gRPC or a database.
+
+>>> PoolFigures.from_pool_stats({"pool_size": 4, "pool_available": 1, "pool_max": 10}).in_use
+3
+>>> CacheSnapshot(enabled=True, size=1, max_size=10, hits=3, misses=1, invalidations=0).hit_ratio
+0.75
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFigures:
+    """The connection pool: ``psycopg_pool.get_stats()`` keys plus our acquisition timeouts.
+
+    ``get_stats()`` leaves out counters that never moved, so every key defaults to 0.
+    """
+
+    size: int = 0
+    idle: int = 0
+    waiting: int = 0
+    min_size: int = 0
+    max_size: int = 0
+    connections_made: int = 0
+    connections_lost: int = 0
+    acquisition_timeouts: int = 0
+    wait_time_ms: float = 0.0
+    requests: int = 0
+    requests_waited: int = 0
+    usage_ms: float = 0.0
+
+    @property
+    def in_use(self) -> int:
+        """Connections lent out (open connections that are not idle); never negative."""
+        return max(0, self.size - self.idle)
+
+    @classmethod
+    def from_pool_stats(cls, stats: Mapping[str, int]) -> PoolFigures:
+        """Read the flat dict of ``Database.stats()`` (``pool.get_stats()`` + ``acquisition_timeouts``)."""
+        return cls(
+            size=stats.get("pool_size", 0),
+            idle=stats.get("pool_available", 0),
+            waiting=stats.get("requests_waiting", 0),
+            min_size=stats.get("pool_min", 0),
+            max_size=stats.get("pool_max", 0),
+            connections_made=stats.get("connections_num", 0),
+            connections_lost=stats.get("connections_lost", 0),
+            acquisition_timeouts=stats.get("acquisition_timeouts", stats.get("requests_errors", 0)),
+            wait_time_ms=float(stats.get("requests_wait_ms", 0)),
+            requests=stats.get("requests_num", 0),
+            requests_waited=stats.get("requests_queued", 0),
+            usage_ms=float(stats.get("usage_ms", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSnapshot:
+    """What the database health monitor has seen."""
+
+    serving: bool
+    checks: int
+    consecutive_failures: int
+    latency_ms: float
+    last_check_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MethodFigure:
+    """One RPC method: calls, non-OK codes and latency percentiles (ms)."""
+
+    method: str
+    calls: int
+    errors_by_code: Mapping[str, int]
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class QueryFigure:
+    """One repository operation ("products.get")."""
+
+    operation: str
+    count: int
+    mean_ms: float
+    p95_ms: float
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSnapshot:
+    """The product cache; ``enabled=False`` with zeros when there is none."""
+
+    enabled: bool = False
+    size: int = 0
+    max_size: int = 0
+    hits: int = 0
+    misses: int = 0
+    invalidations: int = 0
+
+    @property
+    def hit_ratio(self) -> float:
+        """hits / (hits + misses); 0 when there were no reads."""
+        reads = self.hits + self.misses
+        return self.hits / reads if reads else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseFigures:
+    """``pg_stat_database`` for the service's own database."""
+
+    size_bytes: int
+    connections: int
+    commits: int
+    rollbacks: int
+    deadlocks: int
+    blocks_hit: int
+    blocks_read: int
+
+    @property
+    def cache_hit_ratio(self) -> float:
+        """blks_hit / (blks_hit + blks_read); 0 before any block was read."""
+        total = self.blocks_hit + self.blocks_read
+        return self.blocks_hit / total if total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseReading:
+    """One read of the database: its figures (None when it could not be read) and versions.
+
+    The versions are the last ones seen, so they survive an outage; they are ""
+    until the database has answered once.
+    """
+
+    figures: DatabaseFigures | None = None
+    schema_version: str = ""
+    server_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A suggested pool ``max_size`` and why."""
+
+    max_size: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSnapshot:
+    """Everything GetStats answers."""
+
+    pool: PoolFigures
+    health: HealthSnapshot
+    methods: list[MethodFigure] = field(default_factory=list)
+    queries: list[QueryFigure] = field(default_factory=list)
+    cache: CacheSnapshot = field(default_factory=CacheSnapshot)
+    database: DatabaseReading = field(default_factory=DatabaseReading)
+    server_version: str = ""
+    uptime_seconds: float = 0.0
+    recommendation: Recommendation = field(default_factory=lambda: Recommendation(0, ""))
