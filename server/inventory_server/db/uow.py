@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from inventory_server.db.database import Database
     from inventory_server.repositories.idempotency import IdempotencyRepository
     from inventory_server.repositories.products import ProductRepository
+    from inventory_server.repositories.stock_levels import StockLevelRepository
+    from inventory_server.repositories.transactions import TransactionRepository
     from inventory_server.repositories.users import UserRepository
     from inventory_server.repositories.warehouses import WarehouseRepository
 
@@ -76,6 +78,18 @@ class UnitOfWork:
         from inventory_server.repositories.idempotency import IdempotencyRepository
 
         return IdempotencyRepository(self.conn)
+
+    @cached_property
+    def stock_levels(self) -> StockLevelRepository:
+        from inventory_server.repositories.stock_levels import StockLevelRepository
+
+        return StockLevelRepository(self.conn)
+
+    @cached_property
+    def transactions(self) -> TransactionRepository:
+        from inventory_server.repositories.transactions import TransactionRepository
+
+        return TransactionRepository(self.conn)
 
     async def commit(self) -> None:
         self.committing = True

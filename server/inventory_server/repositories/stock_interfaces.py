@@ -1,0 +1,89 @@
+"""What the stock use cases need from repositories (PostgreSQL here, in-memory fakes in tests).
+
+Like ``repositories.interfaces``: a repository is handed a connection by the
+unit of work, never opens or commits one, and reports domain errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from inventory_server.domain.paging import ListQuery, Page
+from inventory_server.domain.stock import LevelKey, Reservation, StockLevel
+from inventory_server.domain.transaction import NewTransaction, StockTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class LevelLookup:
+    """GetStockLevel's answer: whether the ids name known rows, and the level if the pair was stocked."""
+
+    product_found: bool
+    warehouse_found: bool
+    level: StockLevel | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A row a movement refers to, which must exist and not be soft-deleted."""
+
+    resource: str  # "product", "warehouse" or "user"
+    field: str  # the request field that named it
+    id: UUID
+
+
+class StockLevelRepository(Protocol):
+    async def read(self, product_id: UUID, warehouse_id: UUID) -> LevelLookup:
+        """The level of a pair and whether its product and warehouse exist (deleted or not)."""
+        ...
+
+    async def list(
+        self,
+        query: ListQuery,
+        *,
+        product_id: UUID | None = None,
+        warehouse_id: UUID | None = None,
+        below_reorder_point: bool = False,
+    ) -> Page[StockLevel]:
+        """A keyset page; bad filter / order_by / page_token -> InvalidArgument."""
+        ...
+
+    async def add(self, key: LevelKey, quantity: int) -> StockLevel:
+        """on_hand += quantity (> 0), creating the level if the pair was never stocked."""
+        ...
+
+    async def change(self, key: LevelKey, *, on_hand: int = 0, reserved: int = 0) -> StockLevel | None:
+        """Add to on_hand and reserved if 0 <= reserved <= on_hand holds after; else (or no row) None."""
+        ...
+
+    async def ensure(self, key: LevelKey) -> None:
+        """Create a zero level for the pair unless it exists."""
+        ...
+
+    async def lock(self, keys: Sequence[LevelKey]) -> dict[LevelKey, StockLevel]:
+        """Lock the existing levels among ``keys`` in primary-key order until the transaction ends."""
+        ...
+
+
+class TransactionRepository(Protocol):
+    async def append(self, new: NewTransaction) -> StockTransaction:
+        """Write a ledger row."""
+        ...
+
+    async def get(self, id: UUID) -> StockTransaction:
+        """The ledger row; NotFound when there is none."""
+        ...
+
+    async def list(self, query: ListQuery) -> Page[StockTransaction]:
+        """A keyset page ordered by (create_time, id); bad input -> InvalidArgument."""
+        ...
+
+    async def get_reservation(self, id: UUID) -> Reservation:
+        """A RESERVATION row with what has been consumed of it so far; NotFound for any other id."""
+        ...
+
+    async def ensure_live(self, references: Sequence[Reference]) -> None:
+        """NotFound naming the first reference that does not exist or is soft-deleted."""
+        ...

@@ -1,0 +1,264 @@
+"""Stock levels over PostgreSQL: guarded atomic updates, upserts and ordered row locks.
+
+Every write keeps ``0 <= reserved <= on_hand`` by its own WHERE clause (the
+CHECK constraints of migration 0005 are only the backstop), so a concurrent
+change can never push a level out of bounds: the UPDATE either applies to
+the latest committed row or matches nothing.
+
+>>> key = LevelKey(UUID(int=1), UUID(int=2))
+>>> print(guarded_change(key, on_hand=-3, reserved=0).as_string())
+UPDATE "stock_levels" SET "on_hand" = "on_hand" + %s, "reserved" = "reserved" + %s,
+"update_time" = now(), "version" = "version" + %s WHERE "warehouse_id" = %s AND "product_id" = %s
+AND ("reserved" + %s) >= %s AND ("on_hand" + %s) >= ("reserved" + %s)
+RETURNING "product_id", "warehouse_id", "on_hand", "reserved", "update_time"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from inventory_server.db.listing import (
+    FieldSpec,
+    ListPlan,
+    ResourceFields,
+    decode_token,
+    fingerprint,
+    parse_filter,
+    parse_order_by,
+)
+from inventory_server.db.query import (
+    TRUE,
+    Condition,
+    OrderItem,
+    Param,
+    Row,
+    Select,
+    Update,
+    and_where,
+    col,
+    excluded,
+    exists,
+    insert,
+    keyset_after,
+    now,
+    select,
+    table,
+    update,
+)
+from inventory_server.domain.paging import ListQuery, Page
+from inventory_server.domain.stock import LevelKey, StockLevel
+from inventory_server.repositories.runner import QueryRunner
+from inventory_server.repositories.stock_interfaces import LevelLookup
+
+TABLE = "stock_levels"
+LEVEL_COLUMNS = ("product_id", "warehouse_id", "on_hand", "reserved", "update_time")
+
+_WAREHOUSE_ID = FieldSpec("warehouse_id", "warehouse_id", "uuid", sortable=True)
+_PRODUCT_ID = FieldSpec("product_id", "product_id", "uuid", sortable=True)
+
+# The key of a level is (warehouse_id, product_id): warehouse_id is the "id" the
+# translator appends, and product_id is appended after it (see plan_level_list).
+LEVEL_LIST_FIELDS = ResourceFields(
+    "stock_levels",
+    (
+        _PRODUCT_ID,
+        _WAREHOUSE_ID,
+        FieldSpec("on_hand", "on_hand", "int", sortable=True),
+        FieldSpec("reserved", "reserved", "int", sortable=True),
+        FieldSpec("available", "available", "int", sortable=True),
+        FieldSpec("update_time", "update_time", "timestamp", sortable=True),
+    ),
+    id_field=_WAREHOUSE_ID,
+    default_order="warehouse_id, product_id",
+    soft_delete_column=None,
+)
+
+
+def level_from_row(row: Mapping[str, Any]) -> StockLevel:
+    return StockLevel(
+        product_id=row["product_id"],
+        warehouse_id=row["warehouse_id"],
+        on_hand=row["on_hand"],
+        reserved=row["reserved"],
+        update_time=row["update_time"],
+    )
+
+
+def _is_key(key: LevelKey) -> Condition:
+    return col("warehouse_id").eq(key.warehouse_id) & col("product_id").eq(key.product_id)
+
+
+def guarded_change(key: LevelKey, *, on_hand: int, reserved: int) -> Update:
+    """The UPDATE that adds to on_hand and reserved only if ``0 <= reserved <= on_hand`` still holds after."""
+    new_reserved = col("reserved") + reserved
+    return (
+        update(TABLE)
+        .set(
+            on_hand=col("on_hand") + on_hand,
+            reserved=new_reserved,
+            update_time=now(),
+            version=col("version") + 1,
+        )
+        .where(_is_key(key), new_reserved.ge(0), (col("on_hand") + on_hand).ge(new_reserved))
+        .returning(*LEVEL_COLUMNS)
+    )
+
+
+def plan_level_list(
+    query: ListQuery, *, base_where: Condition | None, extra: Mapping[str, object]
+) -> ListPlan:
+    """Like ``db.listing.plan_list``, but every order ends with both key columns, so it is unique.
+
+    ``extra`` (the request's product_id, warehouse_id, below_reorder_point) is
+    part of the token's fingerprint, so a token cannot be replayed against others.
+    """
+    condition = parse_filter(query.filter, LEVEL_LIST_FIELDS)
+    sort_keys = parse_order_by(query.order_by, LEVEL_LIST_FIELDS)
+    if all(spec.name != _PRODUCT_ID.name for spec, _ in sort_keys):
+        sort_keys = (*sort_keys, (_PRODUCT_ID, sort_keys[-1][1]))
+    shape = {
+        "filter": query.filter.strip(),
+        "order_by": [(spec.name, direction) for spec, direction in sort_keys],
+        "extra": dict(extra),
+    }
+    print_of_shape = fingerprint(LEVEL_LIST_FIELDS.resource, shape)
+    after = None
+    if query.page_token:
+        cursor = decode_token(query.page_token, print_of_shape, [spec for spec, _ in sort_keys])
+        after = keyset_after([OrderItem(spec.expr, direction) for spec, direction in sort_keys], cursor)
+    where = and_where(None, [base_where, condition, after])
+    return ListPlan(where, sort_keys, query.page_size, print_of_shape)
+
+
+def _listing_source() -> Select:
+    """Levels with their computed ``available`` and their product's reorder point, as one FROM item."""
+    levels, products = table(TABLE, "sl"), table("products", "p")
+    inner = (
+        select(
+            *(levels.col(name) for name in LEVEL_COLUMNS),
+            (levels.col("on_hand") - levels.col("reserved")).as_("available"),
+            products.col("reorder_point"),
+        )
+        .from_(levels)
+        .left_join(products, products.col("id").eq(levels.col("product_id")))
+    )
+    # A LEFT JOIN on the products key that the outer query does not use is removed by the planner.
+    return select(*LEVEL_COLUMNS).from_(inner.subquery("levels"))
+
+
+class StockLevelRepository(QueryRunner):
+    """The StockLevelRepository protocol of ``repositories.stock_interfaces`` over PostgreSQL."""
+
+    stats_prefix = "stock_levels"
+
+    async def read(self, product_id: UUID, warehouse_id: UUID) -> LevelLookup:
+        """One statement: whether the product and warehouse exist (deleted or not), and the level."""
+        with self.operation("read"):
+            refs = select(
+                exists(select(TRUE).from_("products").where(col("id").eq(product_id))).as_("product_found"),
+                exists(select(TRUE).from_("warehouses").where(col("id").eq(warehouse_id))).as_(
+                    "warehouse_found"
+                ),
+            ).subquery("refs")
+            levels = table(TABLE, "sl")
+            statement = (
+                select(
+                    refs.col("product_found"),
+                    refs.col("warehouse_found"),
+                    *(levels.col(name) for name in LEVEL_COLUMNS),
+                )
+                .from_(refs)
+                .left_join(
+                    levels,
+                    levels.col("warehouse_id").eq(warehouse_id) & levels.col("product_id").eq(product_id),
+                )
+            )
+            row = await self.fetch_one(statement)
+            if row is None:  # the FROM item always yields one row
+                raise RuntimeError("stock level lookup returned no row")
+            level = level_from_row(row) if row["product_id"] is not None else None
+            return LevelLookup(bool(row["product_found"]), bool(row["warehouse_found"]), level)
+
+    async def list(
+        self,
+        query: ListQuery,
+        *,
+        product_id: UUID | None = None,
+        warehouse_id: UUID | None = None,
+        below_reorder_point: bool = False,
+    ) -> Page[StockLevel]:
+        """A keyset page in one statement (page_size + 1 rows tell whether another page follows)."""
+        with self.operation("list"):
+            base = and_where(
+                None,
+                [
+                    col("product_id").eq(product_id) if product_id is not None else None,
+                    col("warehouse_id").eq(warehouse_id) if warehouse_id is not None else None,
+                    col("on_hand").lt(col("reorder_point")) if below_reorder_point else None,
+                ],
+            )
+            extra = {
+                "product_id": str(product_id or ""),
+                "warehouse_id": str(warehouse_id or ""),
+                "below_reorder_point": below_reorder_point,
+            }
+            plan = plan_level_list(query, base_where=base, extra=extra)
+            rows = await self.fetch_all(plan.apply(_listing_source()))
+            page_rows, next_token = plan.split(rows)
+            return Page([level_from_row(row) for row in page_rows], next_token)
+
+    async def add(self, key: LevelKey, quantity: int) -> StockLevel:
+        """Upsert: ``INSERT ... ON CONFLICT DO UPDATE SET on_hand = on_hand + quantity``."""
+        with self.operation("add"):
+            current = table(TABLE)
+            statement = (
+                insert(TABLE)
+                .values({"warehouse_id": key.warehouse_id, "product_id": key.product_id, "on_hand": quantity})
+                .on_conflict_do_update(
+                    ("warehouse_id", "product_id"),
+                    {
+                        "on_hand": current.col("on_hand") + excluded("on_hand"),
+                        "update_time": now(),
+                        "version": current.col("version") + 1,
+                    },
+                )
+                .returning(*LEVEL_COLUMNS)
+            )
+            row = await self.fetch_one(statement)
+            if row is None:
+                raise RuntimeError("an upsert without RETURNING row")
+            return level_from_row(row)
+
+    async def change(self, key: LevelKey, *, on_hand: int = 0, reserved: int = 0) -> StockLevel | None:
+        """The guarded atomic UPDATE (see ``guarded_change``); None when it matched no row."""
+        with self.operation("change"):
+            row = await self.fetch_one(guarded_change(key, on_hand=on_hand, reserved=reserved))
+            return level_from_row(row) if row is not None else None
+
+    async def ensure(self, key: LevelKey) -> None:
+        """``INSERT ... ON CONFLICT DO NOTHING`` of a zero level."""
+        with self.operation("ensure"):
+            statement = (
+                insert(TABLE)
+                .values({"warehouse_id": key.warehouse_id, "product_id": key.product_id})
+                .on_conflict_do_nothing("warehouse_id", "product_id")
+            )
+            await self.execute(statement)
+
+    async def lock(self, keys: Sequence[LevelKey]) -> dict[LevelKey, StockLevel]:
+        """``SELECT ... ORDER BY warehouse_id, product_id FOR NO KEY UPDATE``: one fixed lock order."""
+        with self.operation("lock"):
+            if not keys:
+                return {}
+            wanted = [Row((Param(k.warehouse_id), Param(k.product_id))) for k in sorted(set(keys))]
+            statement = (
+                select(*LEVEL_COLUMNS)
+                .from_(TABLE)
+                .where(Row((col("warehouse_id"), col("product_id"))).in_(wanted))
+                .order_by("warehouse_id", "product_id")
+                .for_no_key_update()
+            )
+            levels = [level_from_row(row) for row in await self.fetch_all(statement)]
+            return {level.key: level for level in levels}

@@ -1,0 +1,232 @@
+"""The append-only stock ledger over PostgreSQL: append, read, list, and reservation balances.
+
+Rows are only ever inserted (a trigger refuses UPDATE, DELETE and TRUNCATE).
+``ListTransactions`` filters over an allow-list that includes two special
+fields: ``warehouse_id`` matches either side of a movement, and ``type``
+accepts the proto enum names as well as the short ones.
+
+>>> print(EitherColumn("from_warehouse_id", None, "to_warehouse_id").compare("=", 1).as_string())
+"from_warehouse_id" = %s OR "to_warehouse_id" = %s
+>>> TypeColumn("type").compare("=", "TRANSACTION_TYPE_SHIPMENT").right
+Param(value='shipment')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from inventory_server.db.listing import FieldSpec, ResourceFields, plan_list
+from inventory_server.db.query import (
+    TRUE,
+    Cast,
+    Column,
+    ComparisonOp,
+    Condition,
+    and_,
+    coalesce,
+    col,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+)
+from inventory_server.domain.errors import NotFound
+from inventory_server.domain.paging import ListQuery, Page
+from inventory_server.domain.stock import Reservation
+from inventory_server.domain.transaction import NewTransaction, StockTransaction, TransactionType
+from inventory_server.repositories.runner import QueryRunner
+from inventory_server.repositories.stock_interfaces import Reference
+
+TABLE = "stock_transactions"
+TRANSACTION_COLUMNS = (
+    "id",
+    "type",
+    "product_id",
+    "from_warehouse_id",
+    "to_warehouse_id",
+    "quantity",
+    "reservation_id",
+    "reference",
+    "reason",
+    "performed_by",
+    "caller",
+    "request_id",
+    "create_time",
+)
+# Which table each kind of reference lives in (an allow-list: nothing else reaches the SQL).
+REFERENCE_TABLES: Mapping[str, str] = {"product": "products", "warehouse": "warehouses", "user": "users"}
+
+
+@dataclass(frozen=True, slots=True)
+class EitherColumn(Column):
+    """A filter-only pseudo column: ``x = v`` holds when either of two columns equals v.
+
+    ``x != v`` holds when neither does (NULL counts as "not v").
+    """
+
+    other: str = ""
+
+    def compare(self, op: ComparisonOp, other: Any) -> Condition:
+        first, second = Column(self.name, self.qualifier), Column(self.other, self.qualifier)
+        if op == "=":
+            return or_(first.eq(other), second.eq(other))
+        if op == "<>":
+            return and_(first.is_distinct_from(other), second.is_distinct_from(other))
+        raise ValueError(f"{op} does not apply to {self.name} or {self.other}")
+
+
+@dataclass(frozen=True, slots=True)
+class TypeColumn(Column):
+    """The ``type`` column compared with a type name in any accepted spelling."""
+
+    def compare(self, op: ComparisonOp, other: Any) -> Condition:
+        kind = TransactionType.from_name(str(other))
+        if kind is None:
+            raise ValueError(f"unknown transaction type {other!r}")
+        return Column(self.name, self.qualifier).compare(op, kind.value)
+
+
+@dataclass(frozen=True, slots=True)
+class _EitherWarehouseField(FieldSpec):
+    @property
+    def expr(self) -> Column:
+        return EitherColumn("from_warehouse_id", None, "to_warehouse_id")
+
+
+@dataclass(frozen=True, slots=True)
+class _TypeField(FieldSpec):
+    @property
+    def expr(self) -> Column:
+        return TypeColumn(self.column)
+
+
+TYPE_NAMES = (
+    *(kind.api_name for kind in TransactionType),
+    *(kind.name for kind in TransactionType),
+)
+
+TRANSACTION_LIST_FIELDS = ResourceFields(
+    "stock_transactions",
+    (
+        FieldSpec("product_id", "product_id", "uuid"),
+        _EitherWarehouseField("warehouse_id", "from_warehouse_id", "uuid"),
+        FieldSpec("from_warehouse_id", "from_warehouse_id", "uuid"),
+        FieldSpec("to_warehouse_id", "to_warehouse_id", "uuid"),
+        _TypeField("type", "type", "enum", enum_values=TYPE_NAMES),
+        FieldSpec("performed_by", "performed_by", "uuid"),
+        FieldSpec("reservation_id", "reservation_id", "uuid"),
+        FieldSpec("reference", "reference", "text"),
+        FieldSpec("create_time", "create_time", "timestamp", sortable=True),
+    ),
+    id_field=FieldSpec("id", "id", "uuid", filterable=False, sortable=False),
+    default_order="create_time",
+    soft_delete_column=None,
+)
+
+
+def transaction_from_row(row: Mapping[str, Any]) -> StockTransaction:
+    values = {name: row[name] for name in TRANSACTION_COLUMNS}
+    values["type"] = TransactionType(row["type"])
+    return StockTransaction(**values)
+
+
+class TransactionRepository(QueryRunner):
+    """The TransactionRepository protocol of ``repositories.stock_interfaces`` over PostgreSQL."""
+
+    stats_prefix = "stock_transactions"
+
+    async def append(self, new: NewTransaction) -> StockTransaction:
+        """INSERT one ledger row (id and create_time from the database)."""
+        with self.operation("append"):
+            values = {
+                "type": new.type.value,
+                "product_id": new.product_id,
+                "from_warehouse_id": new.from_warehouse_id,
+                "to_warehouse_id": new.to_warehouse_id,
+                "quantity": new.quantity,
+                "reservation_id": new.reservation_id,
+                "reference": new.reference,
+                "reason": new.reason,
+                "performed_by": new.performed_by,
+                "caller": new.caller,
+                "request_id": new.request_id,
+            }
+            row = await self.fetch_one(insert(TABLE).values(values).returning(*TRANSACTION_COLUMNS))
+            if row is None:
+                raise RuntimeError("INSERT ... RETURNING returned no row")
+            return transaction_from_row(row)
+
+    async def get(self, id: UUID) -> StockTransaction:
+        with self.operation("get"):
+            row = await self.fetch_one(select(*TRANSACTION_COLUMNS).from_(TABLE).where(col("id").eq(id)))
+            if row is None:
+                raise NotFound("transaction", str(id))
+            return transaction_from_row(row)
+
+    async def list(self, query: ListQuery) -> Page[StockTransaction]:
+        """One keyset page in one statement, ordered by (create_time, id) either way."""
+        with self.operation("list"):
+            plan = plan_list(TRANSACTION_LIST_FIELDS, query)
+            rows = await self.fetch_all(plan.apply(select(*TRANSACTION_COLUMNS).from_(TABLE)))
+            page_rows, next_token = plan.split(rows)
+            return Page([transaction_from_row(row) for row in page_rows], next_token)
+
+    async def get_reservation(self, id: UUID) -> Reservation:
+        """The RESERVATION row ``id`` and the units shipped or released against it, in one statement.
+
+        Read it after locking the reservation's level: every consumer of a
+        reservation holds that lock, so the sum is then up to date.
+        """
+        with self.operation("get_reservation"):
+            row_, consumer = table(TABLE, "r"), table(TABLE, "c")
+            consumed = (
+                select(Cast(coalesce(func("sum", consumer.col("quantity")), 0), "bigint"))
+                .from_(consumer)
+                .where(consumer.col("reservation_id").eq(row_.col("id")))
+            )
+            statement = (
+                select(
+                    row_.col("id"),
+                    row_.col("product_id"),
+                    row_.col("from_warehouse_id"),
+                    row_.col("quantity"),
+                    consumed.scalar().as_("consumed"),
+                )
+                .from_(row_)
+                .where(row_.col("id").eq(id), row_.col("type").eq(TransactionType.RESERVATION.value))
+            )
+            row = await self.fetch_one(statement)
+            if row is None:
+                raise NotFound("reservation", str(id))
+            return Reservation(
+                id=row["id"],
+                product_id=row["product_id"],
+                warehouse_id=row["from_warehouse_id"],
+                quantity=row["quantity"],
+                consumed=row["consumed"],
+            )
+
+    async def ensure_live(self, references: Sequence[Reference]) -> None:
+        """One statement with an EXISTS per reference; NotFound names the first missing one."""
+        with self.operation("ensure_live"):
+            if not references:
+                return
+            checks = [
+                exists(
+                    select(TRUE)
+                    .from_(REFERENCE_TABLES[ref.resource])
+                    .where(col("id").eq(ref.id), col("delete_time").is_null())
+                ).as_(f"ref{index}")
+                for index, ref in enumerate(references)
+            ]
+            row = await self.fetch_one(select(*checks))
+            for index, ref in enumerate(references):
+                if row is None or not row[f"ref{index}"]:
+                    raise NotFound(
+                        ref.resource, str(ref.id), message=f"{ref.field}: {ref.resource} '{ref.id}' not found"
+                    )
