@@ -1,0 +1,103 @@
+"""Figures read from the pool, the cache and pg_stat_database, and the ratios derived from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inventory_server.services.stats.figures import CacheSnapshot, DatabaseFigures, PoolFigures
+from inventory_server.services.stats.service import cache_snapshot
+
+
+def test_pool_figures_map_every_get_stats_key() -> None:
+    stats = {
+        "pool_min": 2,
+        "pool_max": 10,
+        "pool_size": 6,
+        "pool_available": 2,
+        "requests_waiting": 3,
+        "requests_num": 120,
+        "requests_queued": 14,
+        "requests_wait_ms": 950,
+        "requests_errors": 4,
+        "usage_ms": 7000,
+        "connections_num": 9,
+        "connections_lost": 1,
+        "acquisition_timeouts": 5,
+    }
+    pool = PoolFigures.from_pool_stats(stats)
+    assert pool == PoolFigures(
+        size=6,
+        idle=2,
+        waiting=3,
+        min_size=2,
+        max_size=10,
+        connections_made=9,
+        connections_lost=1,
+        acquisition_timeouts=5,
+        wait_time_ms=950.0,
+        requests=120,
+        requests_waited=14,
+        usage_ms=7000.0,
+    )
+    assert pool.in_use == 4
+
+
+def test_pool_counters_that_never_moved_read_as_zero() -> None:
+    pool = PoolFigures.from_pool_stats({"pool_min": 1, "pool_max": 3, "pool_size": 1, "pool_available": 1})
+    assert (pool.requests, pool.requests_waited, pool.connections_lost, pool.acquisition_timeouts) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    assert pool.wait_time_ms == 0.0
+    assert pool.in_use == 0
+
+
+def test_acquisition_timeouts_fall_back_to_the_pools_request_errors() -> None:
+    assert PoolFigures.from_pool_stats({"requests_errors": 7}).acquisition_timeouts == 7
+
+
+def test_in_use_is_never_negative() -> None:
+    assert PoolFigures(size=1, idle=3).in_use == 0
+
+
+def test_cache_hit_ratio_is_hits_over_reads_and_zero_without_reads() -> None:
+    assert CacheSnapshot(enabled=True, hits=9, misses=1).hit_ratio == 0.9
+    assert CacheSnapshot(enabled=True).hit_ratio == 0.0
+
+
+def test_database_cache_hit_ratio_counts_blocks_hit_over_all_blocks() -> None:
+    figures = DatabaseFigures(
+        size_bytes=1, connections=1, commits=1, rollbacks=0, deadlocks=0, blocks_hit=3, blocks_read=1
+    )
+    assert figures.cache_hit_ratio == 0.75
+    empty = DatabaseFigures(
+        size_bytes=1, connections=1, commits=1, rollbacks=0, deadlocks=0, blocks_hit=0, blocks_read=0
+    )
+    assert empty.cache_hit_ratio == 0.0
+
+
+@dataclass
+class CacheFigures:
+    enabled: bool
+    size: int
+    max_size: int
+    hits: int
+    misses: int
+    invalidations: int
+
+
+class FakeProductCache:
+    def figures(self) -> CacheFigures:
+        return CacheFigures(enabled=True, size=4, max_size=100, hits=30, misses=10, invalidations=2)
+
+
+def test_no_product_cache_reads_as_disabled_with_zeros() -> None:
+    assert cache_snapshot(None) == CacheSnapshot(enabled=False)
+
+
+def test_a_product_cache_is_read_through_its_figures() -> None:
+    snap = cache_snapshot(FakeProductCache())
+    assert snap == CacheSnapshot(enabled=True, size=4, max_size=100, hits=30, misses=10, invalidations=2)
+    assert snap.hit_ratio == 0.75

@@ -1,0 +1,226 @@
+"""The Stats use case over fakes: every source lands in the snapshot, the database part is optional."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+import pytest
+
+from inventory_server.db.health import HealthFigures
+from inventory_server.db.uow import TransactionRunner, UnitOfWork
+from inventory_server.domain.errors import Unavailable
+from inventory_server.repositories.instrumentation import QueryStats
+from inventory_server.services.stats import DatabaseReader, StatsService, StatsSources
+from inventory_server.services.stats.figures import DatabaseFigures, DatabaseReading
+from inventory_server.services.stats.service import MethodRow
+
+T = TypeVar("T")
+
+
+class FakeDatabaseSource:
+    def __init__(self, reading: DatabaseReading) -> None:
+        self.reading = reading
+        self.reads = 0
+
+    async def read(self) -> DatabaseReading:
+        self.reads += 1
+        return self.reading
+
+
+def make_sources(
+    *,
+    pool: Mapping[str, int] | None = None,
+    health: HealthFigures | None = None,
+    methods: Iterable[MethodRow] = (),
+    queries: QueryStats | None = None,
+    cache: Any = None,
+    database: FakeDatabaseSource | None = None,
+    now: float = 100.0,
+) -> StatsSources:
+    recorder = queries or QueryStats()
+    return StatsSources(
+        pool_stats=lambda: pool or {"pool_min": 2, "pool_max": 10},
+        health=lambda: health or HealthFigures(),
+        methods=lambda: list(methods),
+        queries=recorder.snapshot,
+        cache=lambda: cache,
+        database=database or FakeDatabaseSource(DatabaseReading()),
+        started_at=40.0,
+        clock=lambda: now,
+        server_version="9.9.9",
+    )
+
+
+async def test_snapshot_carries_every_in_process_source() -> None:
+    checked = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    queries = QueryStats()
+    for ms in (1.0, 2.0, 3.0):
+        queries.record("products.get", ms / 1000, queries=1)
+    queries.record("products.get", 0.004, queries=1, error=True)
+    sources = make_sources(
+        pool={"pool_min": 2, "pool_max": 10, "pool_size": 3, "pool_available": 1, "requests_num": 7},
+        health=HealthFigures(
+            serving=True, checks=12, consecutive_failures=0, latency_ms=1.5, last_check_time=checked
+        ),
+        methods=[("/inventory.v1.ProductService/GetProduct", 5, {"NOT_FOUND": 2}, 1.0, 2.0, 3.0)],
+        queries=queries,
+    )
+    snap = await StatsService(sources).snapshot()
+    assert (snap.pool.size, snap.pool.in_use, snap.pool.requests) == (3, 2, 7)
+    assert snap.health.serving
+    assert snap.health.checks == 12
+    assert snap.health.last_check_time == checked
+    [method] = snap.methods
+    assert (method.method, method.calls, dict(method.errors_by_code)) == (
+        "/inventory.v1.ProductService/GetProduct",
+        5,
+        {"NOT_FOUND": 2},
+    )
+    [query] = snap.queries
+    assert (query.operation, query.count, query.errors) == ("products.get", 4, 1)
+    assert query.mean_ms == pytest.approx(2.5)
+    assert query.p95_ms == pytest.approx(4.0)
+    assert snap.uptime_seconds == 60.0
+    assert snap.server_version == "9.9.9"
+    assert not snap.cache.enabled
+
+
+async def test_database_reading_is_passed_through() -> None:
+    figures = DatabaseFigures(
+        size_bytes=8192, connections=3, commits=10, rollbacks=1, deadlocks=0, blocks_hit=9, blocks_read=1
+    )
+    source = FakeDatabaseSource(DatabaseReading(figures, schema_version="7", server_version="15.4"))
+    snap = await StatsService(make_sources(database=source)).snapshot()
+    assert snap.database.figures == figures
+    assert (snap.database.schema_version, snap.database.server_version) == ("7", "15.4")
+    assert source.reads == 1
+
+
+async def test_recommendation_follows_the_pool_and_health() -> None:
+    pressure = {
+        "pool_min": 2,
+        "pool_max": 10,
+        "requests_num": 1000,
+        "requests_queued": 300,
+        "requests_wait_ms": 9000,
+    }
+    serving = await StatsService(make_sources(pool=pressure, health=HealthFigures(serving=True))).snapshot()
+    assert serving.recommendation.max_size == 15
+    down = await StatsService(make_sources(pool=pressure, health=HealthFigures(serving=False))).snapshot()
+    assert down.recommendation.max_size == 10
+
+
+# --- DatabaseReader over a fake runner ---------------------------------------------------------
+
+
+class FakeCursor:
+    def __init__(self, rows: list[dict[str, Any] | Exception]) -> None:
+        self.rows = rows
+
+    async def __aenter__(self) -> FakeCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def execute(self, query: object, params: object) -> None:
+        if isinstance(self.rows[0], Exception):
+            raise self.rows.pop(0)  # type: ignore[misc]
+
+    async def fetchone(self) -> dict[str, Any] | None:
+        row = self.rows.pop(0)
+        assert not isinstance(row, Exception)
+        return row
+
+
+class FakeConnection:
+    def __init__(self, rows: list[dict[str, Any] | Exception]) -> None:
+        self.rows = rows
+
+    def cursor(self, row_factory: object = None) -> FakeCursor:
+        return FakeCursor(self.rows)
+
+
+STAT_ROW: dict[str, Any] = {
+    "size_bytes": 10_000,
+    "numbackends": 4,
+    "xact_commit": 50,
+    "xact_rollback": 2,
+    "deadlocks": 1,
+    "blks_hit": 90,
+    "blks_read": 10,
+    "server_version": "15.4",
+}
+
+
+class FakeRunner(TransactionRunner):
+    """Answers ``run`` from a script: rows for a fake connection, an exception, or a delay."""
+
+    def __init__(self) -> None:  # no database behind it
+        self.rows: list[dict[str, Any] | Exception] = []
+        self.error: Exception | None = None
+        self.delay = 0.0
+        self.calls: list[dict[str, bool]] = []
+
+    async def run(
+        self, work: Callable[[UnitOfWork], Awaitable[T]], *, retryable: bool = True, read_only: bool = False
+    ) -> T:
+        self.calls.append({"retryable": retryable, "read_only": read_only})
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return await work(UnitOfWork(cast(Any, FakeConnection(self.rows))))
+
+
+async def test_reader_reads_figures_and_versions_read_only() -> None:
+    from psycopg import errors as pg_errors
+
+    runner = FakeRunner()
+    runner.rows = [dict(STAT_ROW), {"version": 7}]
+    reading = await DatabaseReader(runner, is_serving=lambda: True).read()
+    assert reading.figures == DatabaseFigures(
+        size_bytes=10_000, connections=4, commits=50, rollbacks=2, deadlocks=1, blocks_hit=90, blocks_read=10
+    )
+    assert (reading.schema_version, reading.server_version) == ("7", "15.4")
+    assert runner.calls == [{"retryable": False, "read_only": True}]
+
+    runner.rows = [dict(STAT_ROW), pg_errors.UndefinedTable("no history table")]
+    unmigrated = await DatabaseReader(runner, is_serving=lambda: True).read()
+    assert unmigrated.figures is not None
+    assert unmigrated.schema_version == ""
+
+
+async def test_reader_does_not_touch_a_database_the_monitor_calls_down() -> None:
+    runner = FakeRunner()
+    reading = await DatabaseReader(runner, is_serving=lambda: False).read()
+    assert reading == DatabaseReading()
+    assert runner.calls == []
+
+
+async def test_reader_keeps_the_last_versions_but_drops_figures_when_the_database_fails() -> None:
+    runner = FakeRunner()
+    serving = True
+    reader = DatabaseReader(runner, is_serving=lambda: serving)
+    runner.rows = [dict(STAT_ROW), {"version": 7}]
+    assert (await reader.read()).figures is not None
+    runner.error = Unavailable("no database connection became available in time")
+    failed = await reader.read()
+    assert failed.figures is None
+    assert (failed.schema_version, failed.server_version) == ("7", "15.4")
+    serving = False
+    down = await reader.read()
+    assert (down.figures, down.schema_version) == (None, "7")
+
+
+async def test_reader_gives_up_after_its_budget() -> None:
+    runner = FakeRunner()
+    runner.delay = 30.0
+    started = time.monotonic()
+    reading = await DatabaseReader(runner, is_serving=lambda: True, budget=0.2).read()
+    assert reading.figures is None
+    assert time.monotonic() - started < 5.0
