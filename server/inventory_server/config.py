@@ -49,6 +49,10 @@ class Settings:
     cache_enabled: bool = True
     cache_max_entries: int = 10_000
     cache_ttl_seconds: float = 30.0
+    # the cache's LISTEN connection: heartbeat cadence (bounds staleness across replicas) and,
+    # behind a transaction-mode PgBouncer, a direct DSN for it (LISTEN needs a real session)
+    cache_heartbeat_interval: float = 2.0
+    cache_listen_url: str | None = None
     # lifecycle
     grace_period: float = 10.0
     data_dir: Path = Path(".inventory-data")
@@ -91,6 +95,8 @@ ENVIRONMENT: Mapping[str, str] = {
     "cache_enabled": "INVENTORY_CACHE_ENABLED",
     "cache_max_entries": "INVENTORY_CACHE_MAX_ENTRIES",
     "cache_ttl_seconds": "INVENTORY_CACHE_TTL_SECONDS",
+    "cache_heartbeat_interval": "INVENTORY_CACHE_HEARTBEAT_INTERVAL",
+    "cache_listen_url": "INVENTORY_CACHE_LISTEN_URL",
     "grace_period": "INVENTORY_GRACE_PERIOD",
     "data_dir": "INVENTORY_DATA_DIR",
     "migrations_dir": "INVENTORY_MIGRATIONS_DIR",
@@ -185,11 +191,21 @@ def validate(s: Settings) -> None:
         problems.append(
             "INVENTORY_HEALTH_FAILURE_THRESHOLD and INVENTORY_MAX_TRANSACTION_ATTEMPTS must be >= 1"
         )
+    if s.cache_max_entries < 1 or s.cache_ttl_seconds <= 0 or s.cache_heartbeat_interval <= 0:
+        problems.append(
+            "INVENTORY_CACHE_MAX_ENTRIES must be >= 1, INVENTORY_CACHE_TTL_SECONDS and "
+            "INVENTORY_CACHE_HEARTBEAT_INTERVAL positive"
+        )
     if s.database_url:
         try:
             conninfo_to_dict(s.database_url)
         except Exception:
             problems.append("DATABASE_URL is not a valid PostgreSQL connection string")
+    if s.cache_listen_url:
+        try:
+            conninfo_to_dict(s.cache_listen_url)
+        except Exception:
+            problems.append("INVENTORY_CACHE_LISTEN_URL is not a valid PostgreSQL connection string")
     if problems:
         raise ConfigError("; ".join(problems))
 
