@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+from inventory_server.cache.product_cache import ProductCache
 from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import AlreadyExists, ErrorDetails, InvalidArgument, NotFound
 from inventory_server.domain.paging import ListQuery, Page
@@ -17,25 +18,44 @@ MAX_BATCH_SIZE = 1000
 
 
 class ProductService:
-    """Reads and changes products; every change runs in one unit of work."""
+    """Reads and changes products; every change runs in one unit of work.
 
-    def __init__(self, runner: TransactionRunner) -> None:
+    Get and BatchGet read through ``cache``; every write here invalidates what it
+    touched as soon as it returns (other replicas learn of it by NOTIFY).
+    """
+
+    def __init__(self, runner: TransactionRunner, cache: ProductCache | None = None) -> None:
         self.runner = runner
+        self.cache = cache if cache is not None else ProductCache.disabled()
 
     async def get(self, id: UUID) -> Product:
+        cached = self.cache.get(id)
+        if cached is not None:
+            return cached
+        ticket = self.cache.ticket()
+
         async def work(uow: UnitOfWork) -> Product:
             return await uow.products.get(id)
 
-        return await self.runner.run(work, read_only=True)
+        product = await self.runner.run(work, read_only=True)
+        self.cache.put(product, ticket)
+        return product
 
     async def batch_get(self, ids: Sequence[UUID]) -> list[Product]:
         if len(ids) > MAX_BATCH_SIZE:
             raise InvalidArgument.field("ids", f"at most {MAX_BATCH_SIZE} ids per call")
 
-        async def work(uow: UnitOfWork) -> list[Product]:
-            return await uow.products.get_many(list(dict.fromkeys(ids)))
+        found = self.cache.get_many(dict.fromkeys(ids))
+        wanted = [i for i in dict.fromkeys(ids) if i not in found]
+        ticket = self.cache.ticket()
 
-        found = {p.id: p for p in await self.runner.run(work, read_only=True)}
+        async def work(uow: UnitOfWork) -> list[Product]:
+            return await uow.products.get_many(wanted)
+
+        if wanted:
+            for product in await self.runner.run(work, read_only=True):
+                self.cache.put(product, ticket)
+                found[product.id] = product
         missing = [str(i) for i in ids if i not in found]
         if missing:
             raise NotFound(
@@ -113,7 +133,10 @@ class ProductService:
             await uow.commit()
             return product
 
-        return await self.runner.run(work)
+        try:
+            return await self.runner.run(work)
+        finally:
+            self.cache.invalidate([id])  # even on failure: a lost commit may have committed
 
     async def delete(self, id: UUID, expected_version: int | None) -> Product:
         async def work(uow: UnitOfWork) -> Product:
@@ -121,7 +144,10 @@ class ProductService:
             await uow.commit()
             return product
 
-        return await self.runner.run(work)
+        try:
+            return await self.runner.run(work)
+        finally:
+            self.cache.invalidate([id])  # even on failure: a lost commit may have committed
 
     async def undelete(self, id: UUID, expected_version: int | None) -> Product:
         async def work(uow: UnitOfWork) -> Product:
@@ -129,4 +155,7 @@ class ProductService:
             await uow.commit()
             return product
 
-        return await self.runner.run(work)
+        try:
+            return await self.runner.run(work)
+        finally:
+            self.cache.invalidate([id])  # even on failure: a lost commit may have committed
