@@ -18,7 +18,7 @@ from inventory_server.domain.product import etag_for
 
 # Deliberately loose (RFC 5321 addresses are too varied to match exactly): one '@', no spaces,
 # a dot in the domain. The mailbox itself is what proves an address.
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 MIN_EMAIL_LENGTH = 3
 MAX_EMAIL_LENGTH = 320
 MAX_EMAIL_LOCAL_LENGTH = 64
@@ -107,7 +107,7 @@ def email_problem(email: str) -> str | None:
     """Why ``email`` is not acceptable, or None when it is."""
     if not MIN_EMAIL_LENGTH <= len(email) <= MAX_EMAIL_LENGTH:
         return f"must be {MIN_EMAIL_LENGTH}-{MAX_EMAIL_LENGTH} characters"
-    if not EMAIL_PATTERN.match(email) or not email.isprintable():
+    if not EMAIL_PATTERN.fullmatch(email) or not email.isprintable():
         return "must be an email address such as 'name@example.com'"
     if len(email.rsplit("@", 1)[0]) > MAX_EMAIL_LOCAL_LENGTH:
         return f"the part before '@' must be at most {MAX_EMAIL_LOCAL_LENGTH} characters"

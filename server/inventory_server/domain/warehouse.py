@@ -11,7 +11,7 @@ from inventory_server.domain.errors import ErrorDetails
 from inventory_server.domain.product import etag_for
 
 # Letters, digits, '.', '_', '-'; starts with a letter or digit; 1-64 characters (the column allows 64).
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}")
 MAX_NAME_LENGTH = 200
 MAX_ADDRESS_LENGTH = 1000
 
@@ -52,7 +52,7 @@ class NewWarehouse:
     def validate(self, prefix: str = "warehouse") -> None:
         """Raise InvalidArgument naming every bad field."""
         errors = ErrorDetails()
-        if not CODE_PATTERN.match(self.code):
+        if not CODE_PATTERN.fullmatch(self.code):
             errors.add(f"{prefix}.code", "must be 1-64 characters: letters, digits, '.', '_', '-'")
         validate_changes({"name": self.name, "address": self.address}, errors, prefix)
         errors.raise_if_any()

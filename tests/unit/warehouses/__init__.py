@@ -1,0 +1,1 @@
+"""Unit tests of the warehouse slice (domain, service over fakes, servicer mapping)."""
