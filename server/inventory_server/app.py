@@ -32,6 +32,8 @@ from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
 from inventory_server.api.products import ProductServicer
 from inventory_server.api.stats import StatsServicer, stats_service_for
+from inventory_server.api.stock import StockServicer
+from inventory_server.api.transactions import TransactionServicer
 from inventory_server.api.users import UserServicer
 from inventory_server.api.warehouses import WarehouseServicer
 from inventory_server.config import Settings
@@ -39,6 +41,8 @@ from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, service_status_setter
 from inventory_server.db.uow import TransactionRunner
 from inventory_server.services.products import ProductService
+from inventory_server.services.stock import StockService
+from inventory_server.services.transactions import TransactionService
 from inventory_server.services.users import UserService
 from inventory_server.services.warehouses import WarehouseService
 from inventory_server.tls import server_credentials
@@ -144,12 +148,10 @@ class Application:
         warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(WarehouseServicer(warehouses), self.server)
         users = UserService(self.runner)
         user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(users), self.server)
-        # Services that later work implements answer UNIMPLEMENTED through the generated bases.
-        stock_pb2_grpc.add_StockServiceServicer_to_server(
-            unimplemented(stock_pb2_grpc.StockServiceServicer), self.server
-        )
+        stock = StockService(self.runner)
+        stock_pb2_grpc.add_StockServiceServicer_to_server(StockServicer(stock), self.server)
         transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
-            unimplemented(transaction_pb2_grpc.TransactionServiceServicer), self.server
+            TransactionServicer(TransactionService(self.runner)), self.server
         )
         stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(stats_service_for(self)), self.server)
 

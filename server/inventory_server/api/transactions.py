@@ -1,0 +1,64 @@
+"""TransactionService servicer: ledger rows to proto, and request validation."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from grpc import aio
+
+from inventory_client.v1 import transaction_pb2 as pb
+from inventory_client.v1 import transaction_pb2_grpc
+from inventory_server.api.convert import parse_id, timestamp
+from inventory_server.domain.paging import ListQuery
+from inventory_server.domain.transaction import StockTransaction
+from inventory_server.services.transactions import TransactionService
+
+Context = aio.ServicerContext[Any, Any]
+
+
+def _id_or_empty(value: UUID | None) -> str:
+    return "" if value is None else str(value)
+
+
+def transaction_to_proto(row: StockTransaction) -> pb.StockTransaction:
+    return pb.StockTransaction(
+        id=str(row.id),
+        type=pb.TransactionType.Value(row.type.api_name),
+        product_id=str(row.product_id),
+        from_warehouse_id=_id_or_empty(row.from_warehouse_id),
+        to_warehouse_id=_id_or_empty(row.to_warehouse_id),
+        quantity=row.quantity,
+        reservation_id=_id_or_empty(row.reservation_id),
+        reference=row.reference,
+        reason=row.reason,
+        performed_by=str(row.performed_by),
+        caller=row.caller,
+        request_id=row.request_id,
+        create_time=timestamp(row.create_time),
+    )
+
+
+class TransactionServicer(transaction_pb2_grpc.TransactionServiceServicer):
+    """Implements inventory.v1.TransactionService over ``TransactionService``."""
+
+    def __init__(self, transactions: TransactionService) -> None:
+        self.transactions = transactions
+
+    async def GetTransaction(
+        self, request: pb.GetTransactionRequest, context: Context
+    ) -> pb.GetTransactionResponse:
+        row = await self.transactions.get(parse_id(request.id))
+        return pb.GetTransactionResponse(transaction=transaction_to_proto(row))
+
+    async def ListTransactions(
+        self, request: pb.ListTransactionsRequest, context: Context
+    ) -> pb.ListTransactionsResponse:
+        query = ListQuery.from_request(
+            request.page_size, request.page_token, request.filter, request.order_by
+        )
+        page = await self.transactions.list_transactions(query)
+        return pb.ListTransactionsResponse(
+            transactions=[transaction_to_proto(row) for row in page.items],
+            next_page_token=page.next_page_token,
+        )
