@@ -36,6 +36,7 @@ from inventory_server.api.stock import StockServicer
 from inventory_server.api.transactions import TransactionServicer
 from inventory_server.api.users import UserServicer
 from inventory_server.api.warehouses import WarehouseServicer
+from inventory_server.cache.setup import build_product_cache
 from inventory_server.config import Settings
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, service_status_setter
@@ -99,6 +100,8 @@ class Application:
         self.database = Database(self.dsn, s)
         await self.database.open(wait=False)
         self.runner = TransactionRunner(self.database, max_attempts=s.max_transaction_attempts)
+        # Bypassed until its listener is LISTENing; StatsService reads self.product_cache.figures().
+        self.product_cache, self.cache_listener = build_product_cache(s, self.dsn)
         self.server = aio.server(interceptors=[CallInterceptor(self.method_stats)], options=SERVER_OPTIONS)
         self._add_servicers()
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
@@ -121,6 +124,8 @@ class Application:
             connect_kwargs={"application_name": f"{s.application_name}-health"},
         )
         await self.monitor.start()
+        if self.cache_listener is not None:
+            await self.cache_listener.start()
         address = f"{s.host}:{s.port}"
         if credentials is not None:
             self.port = self.server.add_secure_port(address, credentials)
@@ -142,7 +147,7 @@ class Application:
         log.info("inventory-server listening on port %d (%s)", self.port, security)
 
     def _add_servicers(self) -> None:
-        products = ProductService(self.runner)
+        products = ProductService(self.runner, self.product_cache)
         product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(products), self.server)
         warehouses = WarehouseService(self.runner)
         warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(WarehouseServicer(warehouses), self.server)
@@ -165,6 +170,8 @@ class Application:
         await self.server.stop(self.settings.grace_period)
         if self.health_server is not None:
             await self.health_server.stop(None)
+        if self.cache_listener is not None:
+            await self.cache_listener.stop()
         await self.monitor.stop()
         await self.database.close()
         log.info("stopped")
