@@ -145,7 +145,7 @@ def _listing_source() -> Select:
         .left_join(products, products.col("id").eq(levels.col("product_id")))
     )
     # A LEFT JOIN on the products key that the outer query does not use is removed by the planner.
-    return select(*LEVEL_COLUMNS).from_(inner.subquery("levels"))
+    return select(*LEVEL_COLUMNS, "available").from_(inner.subquery("levels"))
 
 
 class StockLevelRepository(QueryRunner):
