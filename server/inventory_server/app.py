@@ -120,7 +120,7 @@ class Application:
             interval=s.health_check_interval,
             timeout=s.health_check_timeout,
             failure_threshold=s.health_failure_threshold,
-            on_recover=self.database.check,
+            on_recover=self.database.recover,
             connect_kwargs={"application_name": f"{s.application_name}-health"},
         )
         await self.monitor.start()

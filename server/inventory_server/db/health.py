@@ -3,8 +3,8 @@
 It keeps one dedicated connection (so pool pressure never looks like an
 outage), runs ``SELECT 1`` every ``interval`` seconds, and after
 ``failure_threshold`` failures in a row turns "" and every service
-NOT_SERVING; the first success turns them SERVING again and asks the pool to
-replace connections that broke during the outage.
+NOT_SERVING; the first success asks the pool to reconnect (``on_recover``) and
+then turns them SERVING again.
 """
 
 from __future__ import annotations
@@ -82,12 +82,23 @@ class HealthMonitor:
             was_serving = self.figures.serving
             await self.check_once()
             if self.figures.serving != was_serving:
-                log.warning(
-                    "database health changed: %s", "SERVING" if self.figures.serving else "NOT_SERVING"
-                )
-                await self.on_change(self.figures.serving)
-                if self.figures.serving and self.on_recover is not None:
-                    await self.on_recover()
+                await self._transition(self.figures.serving)
+
+    async def _transition(self, serving: bool) -> None:
+        """Report a change; on recovery let the pool reconnect first, then announce SERVING.
+
+        A failing handler is logged and never ends the monitor: health must keep moving.
+        """
+        log.warning("database health changed: %s", "SERVING" if serving else "NOT_SERVING")
+        if serving and self.on_recover is not None:
+            try:
+                await self.on_recover()
+            except Exception:
+                log.exception("recovery handler failed; the pool heals on its own")
+        try:
+            await self.on_change(serving)
+        except Exception:
+            log.exception("could not publish the health status")
 
     async def check_once(self) -> bool:
         """One check; updates the figures and the serving flag. Never raises for database trouble."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
-from psycopg_pool import PoolTimeout
+from psycopg_pool import PoolClosed, PoolTimeout
 
 from inventory_server import context
 from inventory_server.domain.errors import Conflict, DeadlineExceeded, Unavailable
@@ -160,6 +160,8 @@ class TransactionRunner:
             conn = await self.database.getconn(timeout=self._acquire_timeout())
         except PoolTimeout as exc:
             raise Unavailable("no database connection became available in time; retry later") from exc
+        except PoolClosed as exc:  # the server is shutting down
+            raise Unavailable("the server is shutting down; retry on another replica") from exc
         uow: UnitOfWork | None = None
         try:
             await conn.set_autocommit(read_only)

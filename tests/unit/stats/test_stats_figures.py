@@ -22,17 +22,19 @@ def test_pool_figures_map_every_get_stats_key() -> None:
         "usage_ms": 7000,
         "connections_num": 9,
         "connections_lost": 1,
+        "returns_bad": 2,
         "acquisition_timeouts": 5,
+        "acquiring": 1,
     }
     pool = PoolFigures.from_pool_stats(stats)
     assert pool == PoolFigures(
         size=6,
         idle=2,
-        waiting=3,
+        waiting=1,
         min_size=2,
         max_size=10,
         connections_made=9,
-        connections_lost=1,
+        connections_lost=3,
         acquisition_timeouts=5,
         wait_time_ms=950.0,
         requests=120,
@@ -56,6 +58,11 @@ def test_pool_counters_that_never_moved_read_as_zero() -> None:
 
 def test_acquisition_timeouts_fall_back_to_the_pools_request_errors() -> None:
     assert PoolFigures.from_pool_stats({"requests_errors": 7}).acquisition_timeouts == 7
+
+
+def test_waiting_falls_back_to_the_pools_queue_length() -> None:
+    assert PoolFigures.from_pool_stats({"requests_waiting": 4}).waiting == 4
+    assert PoolFigures.from_pool_stats({"requests_waiting": 4, "acquiring": 0}).waiting == 0
 
 
 def test_in_use_is_never_negative() -> None:

@@ -18,9 +18,13 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class PoolFigures:
-    """The connection pool: ``psycopg_pool.get_stats()`` keys plus our acquisition timeouts.
+    """The connection pool: ``psycopg_pool.get_stats()`` keys plus ``Database``'s own counters.
 
     ``get_stats()`` leaves out counters that never moved, so every key defaults to 0.
+    ``waiting`` prefers ``acquiring`` (requests inside ``Database.getconn`` now): the
+    pool's ``requests_waiting`` keeps requests that already timed out until a
+    connection turns up, so it grows through an outage. ``connections_lost`` adds
+    the connections the pool's check found broken and those handed back broken.
     """
 
     size: int = 0
@@ -47,11 +51,11 @@ class PoolFigures:
         return cls(
             size=stats.get("pool_size", 0),
             idle=stats.get("pool_available", 0),
-            waiting=stats.get("requests_waiting", 0),
+            waiting=stats.get("acquiring", stats.get("requests_waiting", 0)),
             min_size=stats.get("pool_min", 0),
             max_size=stats.get("pool_max", 0),
             connections_made=stats.get("connections_num", 0),
-            connections_lost=stats.get("connections_lost", 0),
+            connections_lost=stats.get("connections_lost", 0) + stats.get("returns_bad", 0),
             acquisition_timeouts=stats.get("acquisition_timeouts", stats.get("requests_errors", 0)),
             wait_time_ms=float(stats.get("requests_wait_ms", 0)),
             requests=stats.get("requests_num", 0),
