@@ -13,6 +13,7 @@ from inventory_server.api.convert import mask_paths, parse_etag, parse_id, parse
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product
+from inventory_server.services.product_import import ImportResult, ImportRow, ProductImportService
 from inventory_server.services.products import ProductService
 
 Context = aio.ServicerContext[Any, Any]
@@ -53,11 +54,30 @@ def _check_request_id(request_id: str) -> str:
     return request_id
 
 
-class ProductServicer(product_pb2_grpc.ProductServiceServicer):
-    """Implements inventory.v1.ProductService over ``ProductService``."""
+async def _import_rows(
+    first: pb.ImportProductsRequest, rest: AsyncIterator[pb.ImportProductsRequest]
+) -> AsyncIterator[ImportRow]:
+    """The stream as import rows, parsed one message at a time."""
+    yield ImportRow(first.product.sku, new_from_proto(first.product))
+    async for request in rest:
+        yield ImportRow(request.product.sku, new_from_proto(request.product))
 
-    def __init__(self, products: ProductService) -> None:
+
+def _import_response(result: ImportResult) -> pb.ImportProductsResponse:
+    return pb.ImportProductsResponse(
+        inserted_count=result.inserted,
+        updated_count=result.updated,
+        rejected_count=result.rejected_count,
+        rejected=[pb.RejectedProduct(index=r.index, sku=r.sku, reason=r.reason) for r in result.rejected],
+    )
+
+
+class ProductServicer(product_pb2_grpc.ProductServiceServicer):
+    """Implements inventory.v1.ProductService over ``ProductService`` and ``ProductImportService``."""
+
+    def __init__(self, products: ProductService, importer: ProductImportService | None = None) -> None:
         self.products = products
+        self.importer = importer or ProductImportService(products.runner, products.cache)
 
     async def GetProduct(self, request: pb.GetProductRequest, context: Context) -> pb.GetProductResponse:
         product = await self.products.get(parse_id(request.id))
@@ -121,4 +141,11 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
     async def ImportProducts(
         self, request_iterator: AsyncIterator[pb.ImportProductsRequest], context: Context
     ) -> pb.ImportProductsResponse:
-        raise NotImplementedError  # issue 5: COPY-based bulk import; answers UNIMPLEMENTED until then
+        requests = aiter(request_iterator)
+        first = await anext(requests, None)
+        if first is None:
+            return pb.ImportProductsResponse()
+        result = await self.importer.import_products(
+            _import_rows(first, requests), all_or_nothing=first.all_or_nothing
+        )
+        return _import_response(result)
