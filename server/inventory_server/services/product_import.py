@@ -112,15 +112,16 @@ class ProductImportService:
             if all_or_nothing and result.rejected_count:
                 return result  # not committed: the runner rolls the staging back
             if staged:
-                merged = True
+                merged = True  # until we know whether it updated anything
                 result.inserted, result.updated = await repo.merge()
+                merged = result.updated > 0
             await uow.commit()
             return result
 
         try:
             return await self.runner.run(work, retryable=False)
         finally:
-            if merged:  # even if the commit's outcome is unknown; NOTIFY tells the other replicas
+            if merged:  # cached products may have changed (NOTIFY tells the other replicas)
                 self.cache.clear()
 
     async def _stage(
