@@ -1,0 +1,359 @@
+"""Stock invariants under concurrency: many clients moving stock at once through the real server.
+
+After thousands of random movements by 32 concurrent clients the database
+must still satisfy DESIGN.md's invariants, every level must equal the sum of
+its ledger rows, and no client may have seen a conflict or a server error:
+deadlocks and serialization failures are the server's business.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import psycopg
+import pytest
+
+from inventory_client import FailedPreconditionError, InventoryClient, InventoryError
+from inventory_client.v1 import stock_pb2 as pb
+from inventory_client.v1 import stock_pb2_grpc
+
+from .conftest import ServerProcess
+from .stock_helpers import create_product, insert_user, insert_warehouse
+
+CLIENTS = 32
+OPERATIONS_PER_CLIENT = 100  # 3200 movements in all
+PRODUCTS = 5
+WAREHOUSES = 3
+SEED_UNITS = 20
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    return {
+        "INVENTORY_HEALTH_CHECK_INTERVAL": "0.5",
+        "INVENTORY_GRACE_PERIOD": "5",
+        "INVENTORY_POOL_MIN_SIZE": "4",
+        "INVENTORY_POOL_MAX_SIZE": "10",
+        "INVENTORY_POOL_TIMEOUT": "30",
+    }
+
+
+@dataclass
+class Catalogue:
+    products: list[str]
+    warehouses: list[str]
+    users: list[str]
+    # (reservation id, product, warehouse), shared by every client so they consume reservations concurrently
+    reservations: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """What one client saw."""
+
+    codes: Counter[str] = field(default_factory=Counter)
+    written: int = 0  # successful movements that returned a ledger row
+    unexpected: list[str] = field(default_factory=list)
+
+
+def seed(client: InventoryClient, dsn: str) -> Catalogue:
+    catalogue = Catalogue(
+        [create_product(client) for _ in range(PRODUCTS)],
+        [insert_warehouse(dsn) for _ in range(WAREHOUSES)],
+        [insert_user(dsn) for _ in range(4)],
+    )
+    for product in catalogue.products:
+        for warehouse in catalogue.warehouses:
+            client.stock.ReceiveStock(
+                pb.ReceiveStockRequest(
+                    product_id=product,
+                    warehouse_id=warehouse,
+                    quantity=SEED_UNITS,
+                    performed_by=catalogue.users[0],
+                )
+            )
+    return catalogue
+
+
+class RandomMover:
+    """One client's random walk over receive / ship / transfer / reserve / release / adjust."""
+
+    def __init__(self, client: InventoryClient, catalogue: Catalogue, seed: int) -> None:
+        self.client = client
+        self.catalogue = catalogue
+        self.random = random.Random(seed)
+        self.reservations = catalogue.reservations
+        self.outcome = Outcome()
+
+    def pick(self) -> tuple[str, str, str]:
+        c = self.catalogue
+        return self.random.choice(c.products), self.random.choice(c.warehouses), self.random.choice(c.users)
+
+    def run(self, operations: int) -> Outcome:
+        moves: list[Callable[[], Any]] = [
+            self.receive,
+            self.ship,
+            self.ship,
+            self.transfer,
+            self.transfer,
+            self.reserve,
+            self.release,
+            self.ship_reserved,
+            self.adjust,
+        ]
+        for _ in range(operations):
+            move = self.random.choice(moves)
+            try:
+                reply = move()
+            except FailedPreconditionError:
+                self.outcome.codes["FAILED_PRECONDITION"] += 1
+            except InventoryError as error:
+                self.outcome.codes[error.code.name] += 1
+                self.outcome.unexpected.append(f"{move.__name__}: {error}")
+            else:
+                self.outcome.codes["OK"] += 1
+                if reply is not None and reply.HasField("transaction"):
+                    self.outcome.written += 1
+        return self.outcome
+
+    def receive(self) -> Any:
+        product, warehouse, user = self.pick()
+        return self.client.stock.ReceiveStock(
+            pb.ReceiveStockRequest(
+                product_id=product,
+                warehouse_id=warehouse,
+                quantity=self.random.randint(1, 10),
+                performed_by=user,
+            )
+        )
+
+    def ship(self) -> Any:
+        product, warehouse, user = self.pick()
+        return self.client.stock.ShipStock(
+            pb.ShipStockRequest(
+                product_id=product,
+                warehouse_id=warehouse,
+                quantity=self.random.randint(1, 8),
+                performed_by=user,
+            )
+        )
+
+    def transfer(self) -> Any:
+        product, _, user = self.pick()
+        source, destination = self.random.sample(self.catalogue.warehouses, 2)
+        return self.client.stock.TransferStock(
+            pb.TransferStockRequest(
+                product_id=product,
+                from_warehouse_id=source,
+                to_warehouse_id=destination,
+                quantity=self.random.randint(1, 8),
+                performed_by=user,
+            )
+        )
+
+    def reserve(self) -> Any:
+        product, warehouse, user = self.pick()
+        reply = self.client.stock.ReserveStock(
+            pb.ReserveStockRequest(
+                product_id=product,
+                warehouse_id=warehouse,
+                quantity=self.random.randint(1, 5),
+                performed_by=user,
+            )
+        )
+        self.reservations.append((reply.transaction.id, product, warehouse))  # list.append is atomic
+        return reply
+
+    def release(self) -> Any:
+        if not self.reservations:
+            return self.reserve()
+        reservation, _, _ = self.random.choice(self.reservations)
+        return self.client.stock.ReleaseReservation(
+            pb.ReleaseReservationRequest(
+                reservation_id=reservation, quantity=self.random.randint(0, 2), performed_by=self.pick()[2]
+            )
+        )
+
+    def ship_reserved(self) -> Any:
+        """Ship against a reservation that any client made."""
+        if not self.reservations:
+            return self.reserve()
+        reservation, product, warehouse = self.random.choice(self.reservations)
+        return self.client.stock.ShipStock(
+            pb.ShipStockRequest(
+                product_id=product,
+                warehouse_id=warehouse,
+                quantity=self.random.randint(1, 3),
+                reservation_id=reservation,
+                performed_by=self.pick()[2],
+            )
+        )
+
+    def adjust(self) -> Any:
+        product, warehouse, user = self.pick()
+        request = pb.AdjustStockRequest(
+            product_id=product, warehouse_id=warehouse, reason="count", performed_by=user
+        )
+        if self.random.random() < 0.5:
+            request.counted_quantity = self.random.randint(0, 30)
+        else:
+            request.delta = self.random.choice([-5, -3, -1, 1, 2, 4])
+        return self.client.stock.AdjustStock(request)
+
+
+LEDGER_CHECKS = """
+WITH movements AS (
+    SELECT product_id, to_warehouse_id AS warehouse_id, quantity AS on_hand, 0 AS reserved
+      FROM stock_transactions
+     WHERE type IN ('receipt', 'transfer', 'adjustment') AND to_warehouse_id IS NOT NULL
+    UNION ALL
+    SELECT product_id, from_warehouse_id, -quantity, 0
+      FROM stock_transactions
+     WHERE type IN ('shipment', 'transfer', 'adjustment') AND from_warehouse_id IS NOT NULL
+    UNION ALL
+    SELECT product_id, from_warehouse_id, 0,
+           CASE type WHEN 'reservation' THEN quantity ELSE -quantity END
+      FROM stock_transactions
+     WHERE type IN ('reservation', 'release') OR (type = 'shipment' AND reservation_id IS NOT NULL)
+), sums AS (
+    SELECT product_id, warehouse_id, sum(on_hand) AS on_hand, sum(reserved) AS reserved
+      FROM movements GROUP BY product_id, warehouse_id
+)
+SELECT l.product_id, l.warehouse_id, l.on_hand, l.reserved, s.on_hand AS ledger_on_hand,
+       s.reserved AS ledger_reserved
+  FROM stock_levels l FULL JOIN sums s USING (product_id, warehouse_id)
+ WHERE l.on_hand IS DISTINCT FROM s.on_hand OR l.reserved IS DISTINCT FROM s.reserved
+"""
+
+# Total on hand, what receipts, shipments and adjustments booked (transfers move, they do not
+# add), and the number of ledger rows.
+TOTALS = """
+SELECT (SELECT coalesce(sum(on_hand), 0) FROM stock_levels),
+       (SELECT coalesce(sum(CASE
+                   WHEN type = 'receipt' THEN quantity
+                   WHEN type = 'shipment' THEN -quantity
+                   WHEN type = 'adjustment' AND to_warehouse_id IS NOT NULL THEN quantity
+                   WHEN type = 'adjustment' THEN -quantity
+                   ELSE 0 END), 0)
+          FROM stock_transactions),
+       (SELECT count(*) FROM stock_transactions)
+"""
+
+
+def check_invariants(dsn: str) -> dict[str, int]:
+    """Assert every invariant from the database alone; return the totals."""
+    with psycopg.connect(dsn) as conn:
+        broken = conn.execute(
+            "SELECT count(*) FROM stock_levels WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand"
+        ).fetchone()
+        assert broken == (0,)
+        mismatches = conn.execute(LEDGER_CHECKS).fetchall()
+        # A level never stocked by a row has no sums: only zero levels may lack ledger rows.
+        real = [m for m in mismatches if not (m[2] == 0 and m[3] == 0 and m[4] is None)]
+        assert real == [], f"levels disagree with the ledger: {real[:5]}"
+        overdrawn = conn.execute(
+            "SELECT r.id FROM stock_transactions r JOIN stock_transactions c ON c.reservation_id = r.id"
+            " WHERE r.type = 'reservation' GROUP BY r.id, r.quantity HAVING sum(c.quantity) > r.quantity"
+        ).fetchall()
+        assert overdrawn == []
+        totals = conn.execute(TOTALS).fetchone()
+        assert totals is not None
+        on_hand, booked, rows = (int(v) for v in totals)
+        assert on_hand == booked
+        return {"on_hand": on_hand, "rows": rows}
+
+
+def test_random_movements_by_32_clients_keep_every_invariant(
+    server: ServerProcess, migrated_dsn: str
+) -> None:
+    with InventoryClient(server.target, timeout=60) as setup_client:
+        catalogue = seed(setup_client, migrated_dsn)
+    seeded_rows = PRODUCTS * WAREHOUSES
+    clients = [InventoryClient(server.target, timeout=60, max_attempts=1) for _ in range(CLIENTS)]
+    try:
+        movers = [RandomMover(client, catalogue, seed=index) for index, client in enumerate(clients)]
+        # A few reservations to start with, so shipments and releases against them race from the start.
+        for mover in movers[:8]:
+            mover.reserve()
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            outcomes = list(pool.map(lambda mover: mover.run(OPERATIONS_PER_CLIENT), movers))
+    finally:
+        for client in clients:
+            client.close()
+    codes: Counter[str] = sum((o.codes for o in outcomes), Counter())
+    unexpected = [line for o in outcomes for line in o.unexpected]
+    assert unexpected == [], f"{len(unexpected)} unexpected errors, e.g. {unexpected[:5]}; codes {codes}"
+    assert sum(codes.values()) == CLIENTS * OPERATIONS_PER_CLIENT
+    assert codes["OK"] > CLIENTS * OPERATIONS_PER_CLIENT // 2  # the walk really moved stock
+    assert codes["FAILED_PRECONDITION"] > 0  # and really ran dry sometimes
+    totals = check_invariants(migrated_dsn)
+    assert totals["rows"] == seeded_rows + 8 + sum(o.written for o in outcomes)
+
+
+def test_one_request_id_sent_by_8_clients_at_once_writes_one_row(
+    server: ServerProcess, migrated_dsn: str
+) -> None:
+    with InventoryClient(server.target) as setup_client:
+        catalogue = seed(setup_client, migrated_dsn)
+    product, (source, destination, _) = catalogue.products[0], catalogue.warehouses
+    requests: list[tuple[str, Any]] = [
+        (
+            "ReceiveStock",
+            pb.ReceiveStockRequest(
+                product_id=product,
+                warehouse_id=source,
+                quantity=7,
+                performed_by=catalogue.users[1],
+                request_id=f"same-{uuid.uuid4()}",
+            ),
+        ),
+        (
+            "TransferStock",
+            pb.TransferStockRequest(
+                product_id=product,
+                from_warehouse_id=source,
+                to_warehouse_id=destination,
+                quantity=5,
+                performed_by=catalogue.users[1],
+                request_id=f"same-{uuid.uuid4()}",
+            ),
+        ),
+    ]
+    for method, request in requests:
+        start = threading.Barrier(8)
+        channels = [grpc.insecure_channel(server.target) for _ in range(8)]
+
+        def send(
+            channel: grpc.Channel, method: str = method, request: Any = request, start: Any = start
+        ) -> Any:
+            stub = stock_pb2_grpc.StockServiceStub(channel)
+            start.wait()
+            return getattr(stub, method)(request, timeout=30)
+
+        try:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                replies = list(pool.map(send, channels))
+        finally:
+            for channel in channels:
+                channel.close()
+        assert len({reply.transaction.id for reply in replies}) == 1
+        assert all(reply == replies[0] for reply in replies)
+        with psycopg.connect(migrated_dsn) as conn:
+            written = conn.execute(
+                "SELECT count(*) FROM stock_transactions WHERE request_id = %s", (request.request_id,)
+            ).fetchone()
+        assert written == (1,)
+    with InventoryClient(server.target) as client:
+        level = client.stock.GetStockLevel(pb.GetStockLevelRequest(product_id=product, warehouse_id=source))
+    assert level.stock_level.on_hand == SEED_UNITS + 7 - 5
+    check_invariants(migrated_dsn)
