@@ -9,7 +9,7 @@ restart comes back on the same port so DSNs stay valid.
 The binaries are the machine's PostgreSQL (``/usr/lib/postgresql/<n>/bin``,
 or ``pg_config --bindir``) and else the ones the ``pgserver`` package ships.
 PostgreSQL refuses to run as root, so as root the cluster runs as the
-``postgres`` OS user (created if missing).
+``postgres`` OS user (created if missing) through ``runuser``.
 
 Import it as ``pg_cluster`` (pytest puts ``tests/`` on ``sys.path`` through the
 root conftest); mypy sees it as ``tests.pg_cluster``.
@@ -106,22 +106,13 @@ class PgCluster:
 
     def _run(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
+        if self.user is not None:
+            # runuser rather than subprocess's user=: that path forks without vfork, which runs
+            # the gRPC fork handlers of a test process with live channels (and may crash the child).
+            command = ["runuser", "-u", self.user.pw_name, "--", *command]
         env = {**os.environ, "LC_ALL": "C", "TZ": "UTC"}
-        if self.user is None:
-            return subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, check=False, env=env, cwd=self.root
-            )
         return subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env=env,
-            cwd=self.root,
-            user=self.user.pw_uid,
-            group=self.user.pw_gid,
-            extra_groups=[],
+            command, capture_output=True, text=True, timeout=timeout, check=False, env=env, cwd=self.root
         )
 
     def _checked(self, *args: str, timeout: float = 120.0) -> str:
@@ -146,7 +137,6 @@ class PgCluster:
             "port": str(self.port),
             "unix_socket_directories": f"'{self.socket_dir}'",
             "fsync": "off",
-            "synchronous_commit": "off",
             "full_page_writes": "off",
             "shared_buffers": "16MB",
             "max_connections": "60",
