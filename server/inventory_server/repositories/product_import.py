@@ -52,6 +52,9 @@ COPY_COLUMNS = ("idx", *FIELDS)
 # What an upsert changes on an existing product (the sku is immutable and keeps its spelling).
 UPDATED_FIELDS = tuple(f for f in FIELDS if f != "sku")
 
+# Rows upserted per statement: a few seconds of work at most, far inside statement_timeout.
+MERGE_CHUNK_ROWS = 50_000
+
 DELETED_REASON = "a product with this sku is deleted; undelete it (UndeleteProduct) before importing it"
 DUPLICATE_REASON = "duplicates the sku of row "
 
@@ -160,39 +163,64 @@ class ProductImportRepository(QueryRunner):
             rows = await self._fetch(query)
             return [(int(idx), str(sku), str(reason)) for idx, sku, reason in rows]
 
-    async def merge(self) -> tuple[int, int]:
-        """Upsert every row not rejected, in sku order; (inserted, updated).
+    async def merge(self, chunk_rows: int = MERGE_CHUNK_ROWS) -> tuple[int, int]:
+        """Upsert every row not rejected, in sku order, ``chunk_rows`` per statement; (inserted, updated).
 
         An existing product (same sku, any case) gets the row's values, version + 1
         and a new update_time; ``xmax = 0`` on the returned row tells an insert.
+        Chunks keep each statement well inside ``statement_timeout`` and walk the
+        skus in ascending order, so every import locks products in the same order
+        and two concurrent imports cannot deadlock.
         """
         with self.operation("merge"):
-            source = (
-                select(*FIELDS)
-                .from_(STAGING)
-                .where(col("rejection").is_null())
-                # One lock order for every import, so two concurrent imports do not deadlock.
-                .order_by(lower(col("sku")))
+            self.queries += 1
+            await self.conn.execute(
+                sql.SQL("CREATE INDEX ON {} (lower(sku)) WHERE rejection IS NULL").format(
+                    sql.Identifier(STAGING)
+                ),
+                prepare=False,
             )
-            changes: dict[str, Any] = {name: excluded(name) for name in UPDATED_FIELDS}
-            changes["version"] = table("products").col("version") + 1
-            changes["update_time"] = now()
-            upsert = (
-                insert("products")
-                .from_select(source, FIELDS)
-                .on_conflict_do_update([lower(col("sku"))], changes)
-                .returning(Cast(col("xmax"), "text").eq("0").as_("inserted"))
+            inserted = updated = 0
+            after = ""  # every sku sorts after the empty string
+            while True:
+                (chunk_inserted, chunk_updated, last) = (
+                    await self._fetch(self._merge_chunk(after, chunk_rows))
+                )[0]
+                inserted += int(chunk_inserted)
+                updated += int(chunk_updated)
+                if last is None or chunk_inserted + chunk_updated < chunk_rows:
+                    return inserted, updated
+                after = str(last)
+
+    @staticmethod
+    def _merge_chunk(after: str, limit: int) -> Statement:
+        """The upsert of the next ``limit`` rows whose lower(sku) sorts after ``after``."""
+        key = lower(col("sku"))
+        source = (
+            select(*FIELDS)
+            .from_(STAGING)
+            .where(col("rejection").is_null(), key.gt(after))
+            .order_by(key)
+            .limit(limit)
+        )
+        changes: dict[str, Any] = {name: excluded(name) for name in UPDATED_FIELDS}
+        changes["version"] = table("products").col("version") + 1
+        changes["update_time"] = now()
+        upsert = (
+            insert("products")
+            .from_select(source, FIELDS)
+            .on_conflict_do_update([key], changes)
+            .returning(key.as_("key"), Cast(col("xmax"), "text").eq("0").as_("inserted"))
+        )
+        return (
+            select(
+                count().filter(col("inserted").eq(True)).as_("inserted"),
+                count().filter(col("inserted").eq(False)).as_("updated"),
+                func("max", col("key")).as_("last"),
             )
-            counts = (
-                select(
-                    count().filter(col("inserted").eq(True)).as_("inserted"),
-                    count().filter(col("inserted").eq(False)).as_("updated"),
-                )
-                .from_("merged")
-                .with_("merged", upsert)
-            )
-            ((inserted, updated),) = await self._fetch(counts)
-            return int(inserted), int(updated)
+            .from_("merged")
+            .with_("merged", upsert)
+        )
 
     # Statements on the staging table are never prepared: its oid changes with every import.
     async def _fetch(self, statement: Statement) -> list[tuple[Any, ...]]:

@@ -9,9 +9,10 @@ Rules (the README's "Bulk import" paragraph tells callers the same):
 * a sku repeated in the stream (case-insensitively) is loaded from its *first*
   row; later rows with it are rejected ("duplicates the sku of row N");
 * a sku of a soft-deleted product is rejected: an import never undeletes;
-* everything else is upserted by ONE statement: new skus are inserted, existing
-  ones updated (version + 1, update_time now) — inserted + updated + rejected
-  always equals the number of rows received;
+* everything else is upserted set-based (INSERT ... SELECT ... ON CONFLICT DO
+  UPDATE, one statement per ``merge_rows`` rows in sku order): new skus are
+  inserted, existing ones updated (version + 1, update_time now) — inserted +
+  updated + rejected always equals the number of rows received;
 * ``all_or_nothing`` (read from the first message): if any row is rejected,
   nothing is loaded and the answer lists the rejections with zero counts;
 * at most ``max_rows`` rows per stream, else INVALID_ARGUMENT and nothing loaded;
@@ -31,7 +32,12 @@ from inventory_server.cache.product_cache import ProductCache
 from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import FieldViolation, InvalidArgument
 from inventory_server.domain.product import NewProduct
-from inventory_server.repositories.product_import import ProductImportRepository, StagedRow, staged_row
+from inventory_server.repositories.product_import import (
+    MERGE_CHUNK_ROWS,
+    ProductImportRepository,
+    StagedRow,
+    staged_row,
+)
 
 MAX_IMPORT_ROWS = 1_000_000
 MAX_LISTED_REJECTIONS = 1000
@@ -84,12 +90,14 @@ class ProductImportService:
         max_rows: int = MAX_IMPORT_ROWS,
         max_listed: int = MAX_LISTED_REJECTIONS,
         batch_rows: int = COPY_BATCH_ROWS,
+        merge_rows: int = MERGE_CHUNK_ROWS,
     ) -> None:
         self.runner = runner
         self.cache = cache if cache is not None else ProductCache.disabled()
         self.max_rows = max_rows
         self.max_listed = max_listed
         self.batch_rows = batch_rows
+        self.merge_rows = merge_rows
 
     async def import_products(self, rows: AsyncIterable[ImportRow], *, all_or_nothing: bool) -> ImportResult:
         merged = False
@@ -113,7 +121,7 @@ class ProductImportService:
                 return result  # not committed: the runner rolls the staging back
             if staged:
                 merged = True  # until we know whether it updated anything
-                result.inserted, result.updated = await repo.merge()
+                result.inserted, result.updated = await repo.merge(self.merge_rows)
                 merged = result.updated > 0
             await uow.commit()
             return result

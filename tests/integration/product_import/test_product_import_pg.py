@@ -179,3 +179,17 @@ async def test_an_import_that_updates_clears_the_local_cache_and_notifies_other_
         assert [n.payload async for n in listening.notifies(timeout=0.5)] == ["*"]
     assert inserts_only == []
     assert cache.ticket().generation > ticket.generation  # cleared
+
+
+@pytest.mark.parametrize("rows_count", [4, 5])
+async def test_the_merge_runs_in_sku_ordered_chunks_and_counts_every_row(
+    runner: TransactionRunner, db: Conn, rows_count: int
+) -> None:
+    await db.execute("INSERT INTO products (sku, name) VALUES ('M-1', 'old'), ('m-3', 'old')")
+    stream = [row(f"M-{i}", "new") for i in reversed(range(rows_count))]
+    result = await ProductImportService(runner, merge_rows=2).import_products(
+        rows(stream), all_or_nothing=False
+    )
+    assert (result.inserted, result.updated) == (rows_count - 2, 2)
+    assert await product_count(db) == rows_count
+    assert {(await by_sku(db, f"M-{i}"))["name"] for i in range(rows_count)} == {"new"}
