@@ -1,0 +1,172 @@
+"""ImportProducts benchmark: streaming throughput and the server's memory.
+
+By default it creates a throwaway database on the local PostgreSQL
+(``BENCH_ADMIN_DSN``, default postgresql://postgres@127.0.0.1:5432/postgres),
+migrates it, starts ``inventory-server serve`` on a free port, streams
+``--rows`` products twice (first pass: every sku new -> inserts; second pass:
+the same skus -> updates), prints rows/s and the server's RSS before and its
+peak RSS after (VmHWM from /proc), then stops the server and drops the database.
+
+With ``--target host:port`` it streams to a running server instead and starts
+nothing; pass ``--server-pid`` as well to get RSS figures (same machine only).
+Use a fresh ``--prefix`` against a server whose database you care about: the
+rows it imports stay there.
+
+    .venv/bin/python bench/bench_import.py                       # 100,000 rows, throwaway server
+    .venv/bin/python bench/bench_import.py --rows 1000000
+    .venv/bin/python bench/bench_import.py --target 127.0.0.1:50051 --server-pid 1234
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from inventory_client.v1 import product_pb2, product_pb2_grpc
+
+ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def create_database() -> tuple[str, str]:
+    from inventory_server.migrate import migrate_database
+
+    name = f"inv_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    params = conninfo_to_dict(ADMIN_DSN)
+    params["dbname"] = name
+    dsn = make_conninfo("", **params)
+    migrate_database(dsn)
+    return name, dsn
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def start_server(dsn: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": dsn, "INVENTORY_PORT": str(port), "INVENTORY_HOST": "127.0.0.1"}
+    log = open(Path(tempfile.gettempdir()) / f"inventory-bench-import-{port}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inventory_server.cli", "serve"], env=env, stdout=log, stderr=log
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                grpc.channel_ready_future(channel).result(timeout=1)
+            return process
+        except grpc.FutureTimeoutError:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: see {log.name}") from None
+    raise TimeoutError("server did not start")
+
+
+def memory_kib(pid: int) -> tuple[int, int]:
+    """(current RSS, peak RSS) of a process in KiB, from /proc."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    current = re.search(r"VmRSS:\s+(\d+)", status)
+    peak = re.search(r"VmHWM:\s+(\d+)", status)
+    return (int(current.group(1)) if current else 0, int(peak.group(1)) if peak else 0)
+
+
+def requests(prefix: str, rows: int, name: str) -> list[product_pb2.ImportProductsRequest]:
+    """Built before the clock starts, so that the figure is the server's, not protobuf's in the client."""
+    return [
+        product_pb2.ImportProductsRequest(
+            product=product_pb2.Product(
+                sku=f"{prefix}-{i:08d}",
+                name=f"{name} {i}",
+                description="benchmark product with a description of ordinary length",
+                unit_price_minor=i % 100_000,
+                currency_code="EUR",
+                reorder_point=i % 50,
+                attributes={"colour": "blue", "size": str(i % 7)},
+            )
+        )
+        for i in range(rows)
+    ]
+
+
+def run_pass(
+    stub: product_pb2_grpc.ProductServiceStub, batch: list[product_pb2.ImportProductsRequest], timeout: float
+) -> tuple[product_pb2.ImportProductsResponse, float]:
+    def stream() -> Iterator[product_pb2.ImportProductsRequest]:
+        yield from batch
+
+    started = time.perf_counter()
+    reply = stub.ImportProducts(stream(), timeout=timeout)
+    return reply, time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--target", help="a running server (host:port); default: start one")
+    parser.add_argument("--server-pid", type=int, help="with --target: the server's pid, for RSS figures")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--prefix", default=f"BENCH-{uuid.uuid4().hex[:6]}")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+
+    database = process = None
+    target, pid = args.target, args.server_pid
+    if target is None:
+        database, dsn = create_database()
+        port = free_port()
+        process = start_server(dsn, port)
+        target, pid = f"127.0.0.1:{port}", process.pid
+    try:
+        options = [("grpc.max_send_message_length", 16 * 1024 * 1024)]
+        with grpc.insecure_channel(target, options=options) as channel:
+            stub = product_pb2_grpc.ProductServiceStub(channel)
+            rss_before = memory_kib(pid)[0] if pid else 0
+            print(f"ImportProducts, {args.rows:,} rows per pass, target {target}")
+            for label, name in (("insert", "first"), ("update", "second")):
+                batch = requests(args.prefix, args.rows, name)
+                reply, seconds = run_pass(stub, batch, args.timeout)
+                del batch
+                print(
+                    f"  {label:6s}: {seconds:7.2f} s  {args.rows / seconds:9,.0f} rows/s  "
+                    f"(inserted {reply.inserted_count:,}, updated {reply.updated_count:,}, "
+                    f"rejected {reply.rejected_count:,})"
+                )
+            if pid:
+                _, peak = memory_kib(pid)
+                print(f"  server RSS before: {rss_before / 1024:.0f} MiB, peak: {peak / 1024:.0f} MiB")
+            else:
+                print("  server RSS: not measured (pass --server-pid)")
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+        if database is not None:
+            drop_database(database)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
