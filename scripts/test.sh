@@ -8,6 +8,12 @@ scripts/bootstrap.sh dev,embedded
 
 step() { printf '\n== %s\n' "$*"; }
 
+# PgBouncer (Debian package) for tests/e2e/test_pgbouncer.py; the tests start their own instance.
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ] && command -v apt-get >/dev/null 2>&1; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; } >/dev/null 2>&1 \
+    || echo "could not install pgbouncer: tests/e2e/test_pgbouncer.py will fail" >&2
+fi
+
 # PostgreSQL for the integration tests: the local server if it answers, else
 # start the machine's cluster, else the tests start an embedded one themselves.
 if [ -z "${TEST_DATABASE_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
