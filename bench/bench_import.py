@@ -92,6 +92,12 @@ def memory_kib(pid: int) -> tuple[int, int]:
     return (int(current.group(1)) if current else 0, int(peak.group(1)) if peak else 0)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def requests(prefix: str, rows: int, name: str) -> list[product_pb2.ImportProductsRequest]:
     """Built before the clock starts, so that the figure is the server's, not protobuf's in the client."""
     return [
@@ -147,12 +153,14 @@ def main() -> int:
             print(f"ImportProducts, {args.rows:,} rows per pass, target {target}")
             for label, name in (("insert", "first"), ("update", "second")):
                 batch = requests(args.prefix, args.rows, name)
+                cpu_before = cpu_seconds(pid) if pid else 0.0
                 reply, seconds = run_pass(stub, batch, args.timeout)
+                cpu = f", server CPU {cpu_seconds(pid) - cpu_before:.1f} s" if pid else ""
                 del batch
                 print(
                     f"  {label:6s}: {seconds:7.2f} s  {args.rows / seconds:9,.0f} rows/s  "
                     f"(inserted {reply.inserted_count:,}, updated {reply.updated_count:,}, "
-                    f"rejected {reply.rejected_count:,})"
+                    f"rejected {reply.rejected_count:,}{cpu})"
                 )
             if pid:
                 _, peak = memory_kib(pid)
