@@ -157,23 +157,30 @@ class ProductCache:
 
     def clear(self) -> int:
         """Drop everything and refuse every put by a read that began earlier; the number dropped."""
+        dropped = self._forget_all()
+        self.invalidations += dropped
+        return dropped
+
+    def suspend(self) -> None:
+        """Empty and bypass the cache: invalidations may be missed (the listener is down).
+
+        Not counted as invalidations: nothing is known to have changed.
+        """
+        self._available = False
+        self._forget_all()
+
+    def resume(self) -> None:
+        """Serve from the cache again; reads that began before now cannot put (they may be stale)."""
+        self._forget_all()
+        self._available = True
+
+    def _forget_all(self) -> int:
         self._generation += 1
         self._floor = self._generation
         self._invalidated.clear()
         dropped = len(self._entries)
         self._entries.clear()
-        self.invalidations += dropped
         return dropped
-
-    def suspend(self) -> None:
-        """Clear and bypass the cache: invalidations may be missed (the listener is down)."""
-        self._available = False
-        self.clear()
-
-    def resume(self) -> None:
-        """Serve from the cache again; reads that began before now cannot put (they may be stale)."""
-        self.clear()
-        self._available = True
 
     def figures(self) -> CacheFigures:
         return CacheFigures(

@@ -178,6 +178,13 @@ def test_figures_count_hits_misses_and_dropped_entries() -> None:
     )
 
 
+def test_emptying_on_suspension_is_not_counted_as_invalidation() -> None:
+    cache = serving_cache()
+    cache.put(product(), cache.ticket())
+    cache.suspend()
+    assert (cache.figures().size, cache.figures().invalidations) == (0, 0)
+
+
 def test_reads_while_suspended_count_as_misses() -> None:
     cache = ProductCache(5, 30.0)
     cache.get(uuid.uuid4())
