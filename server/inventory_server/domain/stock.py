@@ -27,6 +27,8 @@ from inventory_server.domain.errors import (
 MAX_REQUEST_ID_LENGTH = 128
 MAX_REFERENCE_LENGTH = 200
 MAX_REASON_LENGTH = 1000
+# Far above any real stock, and low enough that sums of quantities stay inside bigint.
+MAX_QUANTITY = 10**12
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -125,6 +127,8 @@ class _Command:
 def _positive(name: str, value: int, found: list[FieldViolation]) -> None:
     if value <= 0:
         found.append(FieldViolation(name, "must be a positive number of units"))
+    elif value > MAX_QUANTITY:
+        found.append(FieldViolation(name, f"must be at most {MAX_QUANTITY} units"))
 
 
 def _reference(value: str, found: list[FieldViolation]) -> None:
@@ -209,10 +213,10 @@ class AdjustStock(_Command):
         found = _Command.violations(self)
         if (self.counted_quantity is None) == (self.delta is None):
             found.append(FieldViolation("adjustment", "set exactly one of counted_quantity and delta"))
-        elif self.counted_quantity is not None and self.counted_quantity < 0:
-            found.append(FieldViolation("counted_quantity", "must not be negative"))
-        elif self.delta == 0:
-            found.append(FieldViolation("delta", "must not be zero"))
+        elif self.counted_quantity is not None and not 0 <= self.counted_quantity <= MAX_QUANTITY:
+            found.append(FieldViolation("counted_quantity", f"must be between 0 and {MAX_QUANTITY}"))
+        elif self.delta is not None and not 0 < abs(self.delta) <= MAX_QUANTITY:
+            found.append(FieldViolation("delta", f"must not be zero, and at most {MAX_QUANTITY} either way"))
         if not self.reason.strip():
             found.append(FieldViolation("reason", "is required"))
         elif len(self.reason) > MAX_REASON_LENGTH:
@@ -251,8 +255,8 @@ class ReleaseReservation(_Command):
 
     def violations(self) -> list[FieldViolation]:
         found = _Command.violations(self)
-        if self.quantity < 0:
-            found.append(FieldViolation("quantity", "must not be negative (0 releases everything left)"))
+        if not 0 <= self.quantity <= MAX_QUANTITY:
+            found.append(FieldViolation("quantity", f"must be 0 (everything left) to {MAX_QUANTITY}"))
         return found
 
     def units_from(self, remaining: int) -> int:

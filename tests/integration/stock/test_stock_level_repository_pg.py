@@ -47,6 +47,16 @@ async def test_add_for_an_unknown_product_is_not_found(conn: Conn, new_warehouse
     assert caught.value.resource == "product"
 
 
+async def test_a_sum_beyond_bigint_is_invalid_argument_not_a_server_error(
+    conn: Conn, new_product: Factory, new_warehouse: Factory
+) -> None:
+    levels = StockLevelRepository(conn)
+    key = await a_key(new_product, new_warehouse)
+    await levels.add(key, 2**63 - 1)
+    with pytest.raises(InvalidArgument, match="out of range"):
+        await levels.add(key, 1)
+
+
 async def test_change_applies_only_while_reserved_stays_between_zero_and_on_hand(
     conn: Conn, new_product: Factory, new_warehouse: Factory
 ) -> None:

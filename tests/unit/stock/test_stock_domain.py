@@ -114,6 +114,31 @@ def fields(
             ),
             {"counted_quantity", "reason"},
         ),
+        (
+            ReceiveStock(product_id=P, warehouse_id=W1, quantity=10**12 + 1, request_id="r", performed_by=U),
+            {"quantity"},
+        ),
+        (
+            ReleaseReservation(reservation_id=P, quantity=10**12 + 1, request_id="r", performed_by=U),
+            {"quantity"},
+        ),
+        (
+            AdjustStock(
+                product_id=P, warehouse_id=W1, reason="c", delta=-(10**12) - 1, request_id="r", performed_by=U
+            ),
+            {"delta"},
+        ),
+        (
+            AdjustStock(
+                product_id=P,
+                warehouse_id=W1,
+                reason="c",
+                counted_quantity=10**12 + 1,
+                request_id="r",
+                performed_by=U,
+            ),
+            {"counted_quantity"},
+        ),
     ],
 )
 def test_commands_name_every_bad_field(
