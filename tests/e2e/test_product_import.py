@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
-from inventory_client import InventoryClient
+import pytest
+
+from inventory_client import DeadlineExceededError, InventoryClient
 from inventory_client.v1 import product_pb2 as pb
 
 
@@ -132,3 +135,18 @@ def test_many_rows_are_loaded_in_batches(client: InventoryClient) -> None:
 def test_a_malformed_sku_in_an_import_is_never_internal(client: InventoryClient) -> None:
     reply = client.products.ImportProducts(stream([product("A\x00B"), product("NUL-1", name="a\x00b")]))
     assert reply.rejected_count == 2
+
+
+def test_an_import_cut_off_by_its_deadline_loads_nothing(client: InventoryClient) -> None:
+    def slow() -> Iterator[pb.ImportProductsRequest]:
+        for i in range(3000):
+            yield pb.ImportProductsRequest(product=product(f"LATE-{i}"))
+        time.sleep(3)  # the client stalls past its deadline with rows already staged on the server
+
+    with pytest.raises(DeadlineExceededError):
+        client.products.ImportProducts(slow(), timeout=1.5)
+    listed = client.products.ListProducts(pb.ListProductsRequest(filter='sku = "LATE-1"'))
+    assert list(listed.products) == []
+    # the server is fine afterwards and its connection went back to the pool
+    reply = client.products.ImportProducts(stream([product("AFTER-1")]))
+    assert reply.inserted_count == 1
