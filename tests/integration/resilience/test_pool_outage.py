@@ -212,3 +212,17 @@ async def _wait(condition: Callable[[], bool], timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def test_a_request_waiting_on_the_old_pool_is_served_by_the_new_one(stack: Stack) -> None:
+    held = [await stack.database.getconn(timeout=5) for _ in range(4)]  # max_size: the pool is exhausted
+    waiter = asyncio.create_task(stack.database.getconn(timeout=10))
+    await _wait(lambda: stack.database.stats()["acquiring"] == 1)
+    await stack.database.recover()  # closing the old pool fails its waiters with PoolClosed
+    conn = await asyncio.wait_for(waiter, timeout=8)
+    assert not conn.closed
+    await stack.database.putconn(conn)
+    for old in held:
+        await stack.database.putconn(old)
+    assert stack.database.stats()["acquiring"] == 0
+    assert stack.database.acquisition_timeouts == 0
