@@ -189,7 +189,7 @@ def test_a_lost_listener_empties_b_and_b_never_serves_the_stale_row(
         _allow_connections(admin_dsn, dbname, False)  # B's listener cannot come back for now
         try:
             conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-            time.sleep(0.2)  # B reads the FATAL message from its socket at once
+            time.sleep(0.5)  # B reads the FATAL message from its socket at once
             assert _get(b, product.id).name == "behind"  # the cache was emptied
             _update(a, product.id, "after")  # its NOTIFY reaches nobody on B
             deadline = time.monotonic() + 2 * BOUND

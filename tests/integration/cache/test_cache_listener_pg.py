@@ -135,7 +135,7 @@ async def test_a_silently_dead_listener_connection_is_noticed_by_the_heartbeat(
         await writer.execute("UPDATE products SET name = 'Unheard' WHERE id = %s", (product.id,))
         noticed = await wait_for(lambda: not cache.serving, BOUND + 1)
         assert noticed is not None, "a silently dead listener kept the cache serving"
-        assert time.monotonic() - frozen_at <= BOUND + 0.2
+        assert time.monotonic() - frozen_at <= BOUND + 0.5
         assert cache.get(product.id) is None
         print(f"silent death noticed after {(time.monotonic() - frozen_at) * 1000:.0f} ms")
         proxy.thaw()
