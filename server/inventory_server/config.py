@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -15,7 +15,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 class Settings:
     """Everything the server can be configured with. Defaults suit a small production replica."""
 
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may carry a password
     host: str = "[::]"
     port: int = 50051
     # TLS (inventory_server.tls): cert + key = TLS; a client CA as well = mutual TLS
@@ -52,7 +52,7 @@ class Settings:
     # the cache's LISTEN connection: heartbeat cadence (bounds staleness across replicas) and,
     # behind a transaction-mode PgBouncer, a direct DSN for it (LISTEN needs a real session)
     cache_heartbeat_interval: float = 2.0
-    cache_listen_url: str | None = None
+    cache_listen_url: str | None = field(default=None, repr=False)  # may carry a password
     # lifecycle
     grace_period: float = 10.0
     data_dir: Path = Path(".inventory-data")

@@ -170,6 +170,11 @@ class TransactionRunner:
             if not read_only and not uow.committed:
                 await conn.rollback()
             return result
+        except pg_errors.QueryCanceled as exc:
+            # statement_timeout fired (a cancel for the caller's deadline surfaces as TimeoutError instead)
+            raise DeadlineExceeded(
+                "a statement ran past the statement timeout (INVENTORY_STATEMENT_TIMEOUT_MS)"
+            ) from exc
         except psycopg.OperationalError as exc:
             if conn.closed or conn.broken:
                 if uow is not None and uow.committing:
