@@ -1,0 +1,1 @@
+"""WarehouseRepository and UserRepository on PostgreSQL."""

@@ -1,0 +1,28 @@
+"""A fresh migrated database per test, and a connection to it whose transactions the test controls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from inventory_server.repositories.instrumentation import QueryStats
+
+
+@pytest.fixture
+async def conn(migrated_dsn: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A connection to a fresh migrated database; the test decides when to commit."""
+    connection = await psycopg.AsyncConnection.connect(migrated_dsn)
+    try:
+        yield connection
+    finally:
+        await connection.rollback()
+        await connection.close()
+
+
+@pytest.fixture
+def stats() -> QueryStats:
+    """A private recorder so tests can assert on query counts."""
+    return QueryStats()
