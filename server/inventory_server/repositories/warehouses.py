@@ -76,17 +76,21 @@ class WarehouseRepository(BaseRepository[Warehouse]):
 
         Why the row lock: the stock check and the delete must not race a
         receipt. The warehouse row is locked ``FOR UPDATE`` first, the one
-        row-lock strength that conflicts with ``FOR KEY SHARE`` — the lock a
+        row-lock strength that conflicts with ``FOR KEY SHARE``: the lock a
         foreign-key check takes when a ``stock_levels`` or ``stock_transactions``
-        row referencing the warehouse is written, and the lock stock movements
-        take when they read the warehouse to check that it is live. So either
-        a movement that got there first has committed before the lock is
-        granted (and the guarded UPDATE, a new statement with a new snapshot
-        under READ COMMITTED, sees its stock), or the movement waits for this
-        transaction and then reads the warehouse as deleted. ``FOR NO KEY
-        UPDATE`` (what a plain UPDATE takes) would not do: it lets key-share
-        lockers through. Deleting is rare, so the stronger lock costs nothing
-        that matters.
+        row referencing the warehouse is written. A movement that took it first
+        has committed before this lock is granted, and the guarded UPDATE (a
+        new statement, so a new snapshot under READ COMMITTED) sees its stock.
+        ``FOR NO KEY UPDATE`` (what a plain UPDATE takes) would not do: it lets
+        key-share lockers through. Deleting is rare; the stronger lock costs
+        nothing that matters.
+
+        The other direction needs the stock side's help: a movement must read
+        the warehouse ``FOR KEY SHARE`` (or stronger) when it checks that the
+        warehouse is live, before it changes a level. It then waits for this
+        transaction and reads the warehouse as deleted. A movement that only
+        checks with a plain read could update an existing level row (no
+        foreign-key check) after that read and before this delete commits.
         """
         with self.operation("soft_delete"):
             locked = await self.fetch_one(self._select().where(self._id().eq(id)).for_update())
