@@ -13,6 +13,7 @@ Param(value='shipment')
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from inventory_server.db.query import (
     Column,
     ComparisonOp,
     Condition,
+    Lock,
     and_,
     coalesce,
     col,
@@ -212,15 +214,24 @@ class TransactionRepository(QueryRunner):
             )
 
     async def ensure_live(self, references: Sequence[Reference]) -> None:
-        """One statement with an EXISTS per reference; NotFound names the first missing one."""
+        """One statement with an EXISTS per reference; NotFound names the first missing one.
+
+        Each live row is locked ``FOR KEY SHARE`` (the lock a foreign key check
+        takes anyway) until the transaction ends, so a soft delete that locks the
+        row ``FOR UPDATE`` either waits for this movement, and then sees its stock,
+        or is waited for, and the row is then re-read as deleted.
+        """
         with self.operation("ensure_live"):
             if not references:
                 return
             checks = [
                 exists(
-                    select(TRUE)
-                    .from_(REFERENCE_TABLES[ref.resource])
-                    .where(col("id").eq(ref.id), col("delete_time").is_null())
+                    dataclasses.replace(
+                        select(TRUE)
+                        .from_(REFERENCE_TABLES[ref.resource])
+                        .where(col("id").eq(ref.id), col("delete_time").is_null()),
+                        lock=Lock("KEY SHARE"),
+                    )
                 ).as_(f"ref{index}")
                 for index, ref in enumerate(references)
             ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -161,6 +162,46 @@ async def test_ensure_live_names_the_first_unknown_or_deleted_reference(
         await TransactionRepository(conn).ensure_live(references)
     assert (caught.value.resource, caught.value.key) == (kind, str(ids[kind]))
     assert caught.value.message.startswith(f"{kind}_field:")
+
+
+async def test_ensure_live_holds_a_key_share_lock_that_a_deleting_transaction_must_wait_for(
+    conn: Conn, migrated_dsn: str, new_product: Factory, new_warehouse: Factory, new_user: Factory
+) -> None:
+    warehouse = await new_warehouse()
+    references = [
+        Reference("product", "product_id", await new_product()),
+        Reference("warehouse", "warehouse_id", warehouse),
+        Reference("user", "performed_by", await new_user()),
+    ]
+    await conn.commit()
+    await TransactionRepository(conn).ensure_live(references)  # transaction left open
+    async with await psycopg.AsyncConnection.connect(
+        migrated_dsn, options="-c lock_timeout=200ms"
+    ) as deleter:
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            await deleter.execute("SELECT 1 FROM warehouses WHERE id = %s FOR UPDATE", (warehouse,))
+
+
+async def test_ensure_live_waits_for_a_concurrent_delete_and_then_sees_it(
+    conn: Conn, migrated_dsn: str, new_product: Factory, new_warehouse: Factory, new_user: Factory
+) -> None:
+    warehouse = await new_warehouse()
+    references = [
+        Reference("product", "product_id", await new_product()),
+        Reference("warehouse", "warehouse_id", warehouse),
+        Reference("user", "performed_by", await new_user()),
+    ]
+    await conn.commit()
+    async with await psycopg.AsyncConnection.connect(migrated_dsn) as deleter:
+        await deleter.execute("SELECT 1 FROM warehouses WHERE id = %s FOR UPDATE", (warehouse,))
+        await deleter.execute("UPDATE warehouses SET delete_time = now() WHERE id = %s", (warehouse,))
+        check = asyncio.create_task(TransactionRepository(conn).ensure_live(references))
+        await asyncio.sleep(0.3)
+        assert not check.done()  # blocked behind the deleting transaction's row lock
+        await deleter.commit()
+        with pytest.raises(NotFound) as caught:
+            await check
+    assert caught.value.resource == "warehouse"
 
 
 # listing -----------------------------------------------------------------------
