@@ -153,8 +153,22 @@ class BaseRepository(QueryRunner, Generic[T]):
             return self.mapping.from_row(row)
 
     async def soft_delete(self, id: uuid.UUID, *, expected_version: int | None) -> T:
-        """Set delete_time (deleting a deleted row returns it unchanged); NotFound / EtagMismatch."""
+        """Set delete_time (deleting a deleted row returns it unchanged); NotFound / EtagMismatch.
+
+        With a ``delete_guard``, the row is first locked ``FOR UPDATE``: the one
+        row-lock strength that conflicts with ``FOR KEY SHARE``, which writers of
+        referencing rows take (foreign-key checks, and stock movements checking
+        that what they move is live). A writer that got there first has
+        committed before the lock is granted, so the guard (a new statement, a
+        new snapshot) sees its rows; a later writer waits and then sees the row
+        deleted. A plain UPDATE takes ``FOR NO KEY UPDATE``, which lets key-share
+        lockers through.
+        """
         with self.operation("soft_delete"):
+            if self.delete_guard() is not None:
+                locked = await self.fetch_one(self._select().where(self._id().eq(id)).for_update())
+                if locked is None:
+                    raise NotFound(self.mapping.resource, str(id))
             return await self._set_deleted(id, expected_version, deleting=True)
 
     async def undelete(self, id: uuid.UUID, *, expected_version: int | None) -> T:

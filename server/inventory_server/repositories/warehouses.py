@@ -9,7 +9,7 @@ from uuid import UUID
 
 from inventory_server.db.listing import FieldSpec, ResourceFields
 from inventory_server.db.query import Condition, col, exists, or_, select, table
-from inventory_server.domain.errors import DomainError, FailedPrecondition, NotFound, PreconditionViolation
+from inventory_server.domain.errors import DomainError, FailedPrecondition, PreconditionViolation
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.warehouse import UPDATABLE_FIELDS, NewWarehouse, Warehouse
 from inventory_server.repositories.base import BaseRepository
@@ -70,33 +70,6 @@ class WarehouseRepository(BaseRepository[Warehouse]):
     async def list(self, query: ListQuery) -> Page[Warehouse]:
         """A keyset page; bad filter / order_by / page_token -> InvalidArgument."""
         return await self.list_page(query)
-
-    async def soft_delete(self, id: UUID, *, expected_version: int | None) -> Warehouse:
-        """Set delete_time unless the warehouse holds stock (FailedPrecondition); NotFound / EtagMismatch.
-
-        Why the row lock: the stock check and the delete must not race a
-        receipt. The warehouse row is locked ``FOR UPDATE`` first, the one
-        row-lock strength that conflicts with ``FOR KEY SHARE``: the lock a
-        foreign-key check takes when a ``stock_levels`` or ``stock_transactions``
-        row referencing the warehouse is written. A movement that took it first
-        has committed before this lock is granted, and the guarded UPDATE (a
-        new statement, so a new snapshot under READ COMMITTED) sees its stock.
-        ``FOR NO KEY UPDATE`` (what a plain UPDATE takes) would not do: it lets
-        key-share lockers through. Deleting is rare; the stronger lock costs
-        nothing that matters.
-
-        The other direction needs the stock side's help: a movement must read
-        the warehouse ``FOR KEY SHARE`` (or stronger) when it checks that the
-        warehouse is live, before it changes a level. It then waits for this
-        transaction and reads the warehouse as deleted. A movement that only
-        checks with a plain read could update an existing level row (no
-        foreign-key check) after that read and before this delete commits.
-        """
-        with self.operation("soft_delete"):
-            locked = await self.fetch_one(self._select().where(self._id().eq(id)).for_update())
-            if locked is None:
-                raise NotFound(self.mapping.resource, str(id))
-            return await self._set_deleted(id, expected_version, deleting=True)
 
     def delete_guard(self) -> Condition:
         """No stock level of the warehouse has anything on hand or reserved."""

@@ -220,3 +220,27 @@ async def test_operations_are_recorded_with_latency(conn: Conn, stats: QueryStat
     snapshot = stats.snapshot()["products.get"]
     assert (snapshot.calls, snapshot.errors, snapshot.queries) == (4, 1, 4)
     assert 0 < snapshot.p50_ms <= snapshot.p95_ms <= snapshot.max_ms
+
+
+async def test_a_delete_waits_for_a_concurrent_receipt_and_then_sees_its_stock(
+    conn: Conn, migrated_dsn: str, stats: QueryStats
+) -> None:
+    products = repo(conn, stats)
+    product = await products.create(NewProduct("RACE-1", "Bolt"))
+    await conn.commit()
+    async with await psycopg.AsyncConnection.connect(migrated_dsn) as receipt:
+        warehouse = await (
+            await receipt.execute("INSERT INTO warehouses (code, name) VALUES ('R', 'r') RETURNING id")
+        ).fetchone()
+        assert warehouse is not None
+        await receipt.execute(  # not committed yet: its FK check holds FOR KEY SHARE on the product
+            "INSERT INTO stock_levels (product_id, warehouse_id, on_hand) VALUES (%s, %s, 4)",
+            [product.id, warehouse[0]],
+        )
+        delete = asyncio.create_task(products.soft_delete(product.id, expected_version=None))
+        await asyncio.sleep(0.3)
+        assert not delete.done()
+        await receipt.commit()
+        with pytest.raises(FailedPrecondition):
+            await delete
+    assert not (await products.get(product.id)).deleted
