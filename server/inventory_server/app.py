@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -41,6 +41,7 @@ from inventory_server.config import Settings
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, service_status_setter
 from inventory_server.db.uow import TransactionRunner
+from inventory_server.services.maintenance import IdempotencyPurger
 from inventory_server.services.products import ProductService
 from inventory_server.services.stock import StockService
 from inventory_server.services.transactions import TransactionService
@@ -49,14 +50,6 @@ from inventory_server.services.warehouses import WarehouseService
 from inventory_server.tls import server_credentials
 
 log = logging.getLogger(__name__)
-
-
-def unimplemented(base: Any) -> Any:
-    """An instance of a generated servicer base, whose every method answers UNIMPLEMENTED.
-
-    The type stubs mark the bases abstract; at run time they are concrete.
-    """
-    return base()
 
 
 SERVICE_NAMES: tuple[str, ...] = (
@@ -143,6 +136,12 @@ class Application:
                 raise OSError(f"could not bind {s.host}:{s.health_port}")
             await self.health_server.start()
         await self.server.start()
+        self.purger = IdempotencyPurger(
+            self.runner,
+            retention=timedelta(hours=s.idempotency_retention_hours),
+            interval=s.maintenance_interval,
+        )
+        self.purger.start()
         security = "plaintext" if credentials is None else "mutual TLS" if s.tls_client_ca_file else "TLS"
         log.info("inventory-server listening on port %d (%s)", self.port, security)
 
@@ -170,6 +169,7 @@ class Application:
         await self.server.stop(self.settings.grace_period)
         if self.health_server is not None:
             await self.health_server.stop(None)
+        await self.purger.stop()
         if self.cache_listener is not None:
             await self.cache_listener.stop()
         await self.monitor.stop()

@@ -45,6 +45,9 @@ class Settings:
     health_failure_threshold: int = 3
     # transactions
     max_transaction_attempts: int = 5
+    # request_id keys are remembered this long, then purged every maintenance interval
+    idempotency_retention_hours: float = 168.0
+    maintenance_interval: float = 3600.0
     # product read cache
     cache_enabled: bool = True
     cache_max_entries: int = 10_000
@@ -92,6 +95,8 @@ ENVIRONMENT: Mapping[str, str] = {
     "health_check_timeout": "INVENTORY_HEALTH_CHECK_TIMEOUT",
     "health_failure_threshold": "INVENTORY_HEALTH_FAILURE_THRESHOLD",
     "max_transaction_attempts": "INVENTORY_MAX_TRANSACTION_ATTEMPTS",
+    "idempotency_retention_hours": "INVENTORY_IDEMPOTENCY_RETENTION_HOURS",
+    "maintenance_interval": "INVENTORY_MAINTENANCE_INTERVAL",
     "cache_enabled": "INVENTORY_CACHE_ENABLED",
     "cache_max_entries": "INVENTORY_CACHE_MAX_ENTRIES",
     "cache_ttl_seconds": "INVENTORY_CACHE_TTL_SECONDS",
@@ -176,7 +181,14 @@ def validate(s: Settings) -> None:
         problems.append("INVENTORY_PORT must be 1-65535")
     if s.pool_min_size < 0 or s.pool_max_size < 1 or s.pool_min_size > s.pool_max_size:
         problems.append("pool sizes need 0 <= INVENTORY_POOL_MIN_SIZE <= INVENTORY_POOL_MAX_SIZE, max >= 1")
-    for name in ("pool_timeout", "health_check_interval", "health_check_timeout", "grace_period"):
+    for name in (
+        "pool_timeout",
+        "health_check_interval",
+        "health_check_timeout",
+        "grace_period",
+        "idempotency_retention_hours",
+        "maintenance_interval",
+    ):
         if getattr(s, name) <= 0:
             problems.append(f"{ENVIRONMENT[name]} must be positive")
     if (s.tls_cert_file is None) != (s.tls_key_file is None):

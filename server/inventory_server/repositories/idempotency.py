@@ -75,10 +75,14 @@ class IdempotencyRepository(QueryRunner):
             if await self.execute(statement) != 1:
                 raise RuntimeError(f"store() for {scope}/{request_id} without a claim in this transaction")
 
-    async def purge_older_than(self, age: timedelta) -> int:
-        """Forget keys created more than ``age`` ago; the number forgotten."""
+    async def purge_older_than(self, age: timedelta, *, limit: int | None = None) -> int:
+        """Forget keys created more than ``age`` ago (at most ``limit`` of them); the number forgotten."""
         with self.operation("purge"):
-            return await self.execute(delete(TABLE).where(col("create_time").lt(now() - age)))
+            old = col("create_time").lt(now() - age)
+            if limit is None:
+                return await self.execute(delete(TABLE).where(old))
+            batch = select(col("ctid")).from_(TABLE).where(old).limit(limit)
+            return await self.execute(delete(TABLE).where(col("ctid").in_(batch)))
 
 
 def _key(scope: str, request_id: str) -> Condition:

@@ -1,0 +1,70 @@
+"""Background upkeep: forgetting idempotency keys past their retention.
+
+A request_id protects retries for ``retention``; after that the key is
+purged so ``idempotency_keys`` does not grow without bound. Every replica
+runs the purge; deleting in small batches keeps each transaction short, and
+replicas racing each other only delete fewer rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from inventory_server.db.uow import TransactionRunner, UnitOfWork
+from inventory_server.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PURGE_BATCH = 5_000
+
+
+class IdempotencyPurger:
+    """Every ``interval`` seconds, deletes idempotency keys older than ``retention``."""
+
+    def __init__(self, runner: TransactionRunner, *, retention: timedelta, interval: float) -> None:
+        self.runner = runner
+        self.retention = retention
+        self.interval = interval
+        self.purged = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """Purge everything past retention, batch by batch; the number of keys forgotten."""
+        total = 0
+        while True:
+
+            async def work(uow: UnitOfWork) -> int:
+                count = await uow.idempotency.purge_older_than(self.retention, limit=PURGE_BATCH)
+                await uow.commit()
+                return count
+
+            count = await self.runner.run(work)
+            total += count
+            if count < PURGE_BATCH:
+                break
+        self.purged += total
+        return total
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="idempotency-purger")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                count = await self.run_once()
+            except DomainError as exc:  # the database is down or busy: try again next time
+                log.warning("idempotency key purge skipped: %s", exc.message)
+                continue
+            if count:
+                log.info("purged %d idempotency key(s) older than %s", count, self.retention)
