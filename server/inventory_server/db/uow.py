@@ -133,6 +133,20 @@ class TransactionRunner:
         except TimeoutError:
             raise DeadlineExceeded("the caller's deadline passed while the database was working") from None
 
+    async def read(self, action: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run a read-only ``action`` (autocommit; nothing to commit)."""
+        return await self.run(action, read_only=True)
+
+    async def write(self, action: Callable[[UnitOfWork], Awaitable[T]], *, retryable: bool = True) -> T:
+        """Run ``action`` in a transaction and commit when it returns (rolled back if it raises)."""
+
+        async def work(uow: UnitOfWork) -> T:
+            result = await action(uow)
+            await uow.commit()
+            return result
+
+        return await self.run(work, retryable=retryable)
+
     async def _attempts(
         self, work: Callable[[UnitOfWork], Awaitable[T]], retryable: bool, read_only: bool
     ) -> T:

@@ -66,10 +66,7 @@ class ProductService:
         return [found[i] for i in ids]
 
     async def list_products(self, query: ListQuery) -> Page[Product]:
-        async def work(uow: UnitOfWork) -> Page[Product]:
-            return await uow.products.list(query)
-
-        return await self.runner.run(work, read_only=True)
+        return await self.runner.read(lambda uow: uow.products.list(query))
 
     async def create(self, new: NewProduct, request_id: str = "") -> Product:
         new.validate()
@@ -128,34 +125,25 @@ class ProductService:
         validate_changes(dict(changes), errors)
         errors.raise_if_any()
 
-        async def work(uow: UnitOfWork) -> Product:
-            product = await uow.products.update(id, changes, expected_version=expected_version)
-            await uow.commit()
-            return product
-
         try:
-            return await self.runner.run(work)
+            return await self.runner.write(
+                lambda uow: uow.products.update(id, changes, expected_version=expected_version)
+            )
         finally:
             self.cache.invalidate([id])  # even on failure: a lost commit may have committed
 
     async def delete(self, id: UUID, expected_version: int | None) -> Product:
-        async def work(uow: UnitOfWork) -> Product:
-            product = await uow.products.soft_delete(id, expected_version=expected_version)
-            await uow.commit()
-            return product
-
         try:
-            return await self.runner.run(work)
+            return await self.runner.write(
+                lambda uow: uow.products.soft_delete(id, expected_version=expected_version)
+            )
         finally:
             self.cache.invalidate([id])  # even on failure: a lost commit may have committed
 
     async def undelete(self, id: UUID, expected_version: int | None) -> Product:
-        async def work(uow: UnitOfWork) -> Product:
-            product = await uow.products.undelete(id, expected_version=expected_version)
-            await uow.commit()
-            return product
-
         try:
-            return await self.runner.run(work)
+            return await self.runner.write(
+                lambda uow: uow.products.undelete(id, expected_version=expected_version)
+            )
         finally:
             self.cache.invalidate([id])  # even on failure: a lost commit may have committed

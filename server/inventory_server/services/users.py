@@ -44,16 +44,10 @@ class UserService:
         self.passwords = passwords if passwords is not None else Passwords()
 
     async def get(self, id: UUID) -> User:
-        async def work(uow: UnitOfWork) -> User:
-            return await uow.users.get(id)
-
-        return await self.runner.run(work, read_only=True)
+        return await self.runner.read(lambda uow: uow.users.get(id))
 
     async def list_users(self, query: ListQuery) -> Page[User]:
-        async def work(uow: UnitOfWork) -> Page[User]:
-            return await uow.users.list(query)
-
-        return await self.runner.run(work, read_only=True)
+        return await self.runner.read(lambda uow: uow.users.list(query))
 
     async def create(self, new: NewUser, password: str, request_id: str = "") -> User:
         """Create with an argon2id hash of ``password``.
@@ -99,22 +93,16 @@ class UserService:
         if "password" in changes:
             profile["password_hash"] = await self.passwords.hash(str(changes["password"]))
 
-        async def work(uow: UnitOfWork) -> User:
-            user = await uow.users.update(id, profile, expected_version=expected_version)
-            await uow.commit()
-            return user
-
-        return await self.runner.run(work)
+        return await self.runner.write(
+            lambda uow: uow.users.update(id, profile, expected_version=expected_version)
+        )
 
     async def delete(self, id: UUID, expected_version: int | None) -> User:
         """Soft delete: the user can no longer log in; the ledger keeps referring to them."""
 
-        async def work(uow: UnitOfWork) -> User:
-            user = await uow.users.soft_delete(id, expected_version=expected_version)
-            await uow.commit()
-            return user
-
-        return await self.runner.run(work)
+        return await self.runner.write(
+            lambda uow: uow.users.soft_delete(id, expected_version=expected_version)
+        )
 
     async def authenticate(self, email: str, password: str) -> User:
         """The live user with this email (any case) and password; Unauthenticated otherwise.

@@ -23,16 +23,10 @@ class WarehouseService:
         self.runner = runner
 
     async def get(self, id: UUID) -> Warehouse:
-        async def work(uow: UnitOfWork) -> Warehouse:
-            return await uow.warehouses.get(id)
-
-        return await self.runner.run(work, read_only=True)
+        return await self.runner.read(lambda uow: uow.warehouses.get(id))
 
     async def list_warehouses(self, query: ListQuery) -> Page[Warehouse]:
-        async def work(uow: UnitOfWork) -> Page[Warehouse]:
-            return await uow.warehouses.list(query)
-
-        return await self.runner.run(work, read_only=True)
+        return await self.runner.read(lambda uow: uow.warehouses.list(query))
 
     async def create(self, new: NewWarehouse, request_id: str = "") -> Warehouse:
         """Create; with a ``request_id`` a repeat returns the first result and creates nothing."""
@@ -61,19 +55,13 @@ class WarehouseService:
         validate_changes(dict(changes), errors)
         errors.raise_if_any()
 
-        async def work(uow: UnitOfWork) -> Warehouse:
-            warehouse = await uow.warehouses.update(id, changes, expected_version=expected_version)
-            await uow.commit()
-            return warehouse
-
-        return await self.runner.run(work)
+        return await self.runner.write(
+            lambda uow: uow.warehouses.update(id, changes, expected_version=expected_version)
+        )
 
     async def delete(self, id: UUID, expected_version: int | None) -> Warehouse:
         """Soft delete; a warehouse holding stock -> FailedPrecondition (checked under a row lock)."""
 
-        async def work(uow: UnitOfWork) -> Warehouse:
-            warehouse = await uow.warehouses.soft_delete(id, expected_version=expected_version)
-            await uow.commit()
-            return warehouse
-
-        return await self.runner.run(work)
+        return await self.runner.write(
+            lambda uow: uow.warehouses.soft_delete(id, expected_version=expected_version)
+        )
