@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.product import version_from_etag
+from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
 
 
 def parse_id(value: str, field: str = "id") -> UUID:
@@ -53,3 +54,10 @@ def mask_paths(mask: FieldMask, allowed: frozenset[str], field: str = "update_ma
             field, f"cannot update: {', '.join(bad)}; updatable: {', '.join(sorted(allowed))}"
         )
     return paths
+
+
+def checked_request_id(request_id: str) -> str:
+    """An optional request_id as given; too long -> INVALID_ARGUMENT."""
+    if len(request_id) > MAX_REQUEST_ID_LENGTH:
+        raise InvalidArgument.field("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
+    return request_id

@@ -9,8 +9,14 @@ from grpc import aio
 
 from inventory_client.v1 import product_pb2 as pb
 from inventory_client.v1 import product_pb2_grpc
-from inventory_server.api.convert import mask_paths, parse_etag, parse_id, parse_ids, timestamp
-from inventory_server.domain.errors import InvalidArgument
+from inventory_server.api.convert import (
+    checked_request_id,
+    mask_paths,
+    parse_etag,
+    parse_id,
+    parse_ids,
+    timestamp,
+)
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product
 from inventory_server.services.product_import import ImportResult, ImportRow, ProductImportService
@@ -46,12 +52,6 @@ def new_from_proto(p: pb.Product) -> NewProduct:
         reorder_point=p.reorder_point,
         attributes=dict(p.attributes),
     )
-
-
-def _check_request_id(request_id: str) -> str:
-    if len(request_id) > 128:
-        raise InvalidArgument.field("request_id", "must be at most 128 characters")
-    return request_id
 
 
 async def _import_rows(
@@ -104,7 +104,7 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         self, request: pb.CreateProductRequest, context: Context
     ) -> pb.CreateProductResponse:
         product = await self.products.create(
-            new_from_proto(request.product), _check_request_id(request.request_id)
+            new_from_proto(request.product), checked_request_id(request.request_id)
         )
         return pb.CreateProductResponse(product=to_proto(product))
 
@@ -112,7 +112,7 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         self, request: pb.BatchCreateProductsRequest, context: Context
     ) -> pb.BatchCreateProductsResponse:
         news = [new_from_proto(r.product) for r in request.requests]
-        products = await self.products.batch_create(news, _check_request_id(request.request_id))
+        products = await self.products.batch_create(news, checked_request_id(request.request_id))
         return pb.BatchCreateProductsResponse(products=[to_proto(p) for p in products])
 
     async def UpdateProduct(

@@ -12,8 +12,7 @@ from grpc import aio
 
 from inventory_client.v1 import user_pb2 as pb
 from inventory_client.v1 import user_pb2_grpc
-from inventory_server.api.convert import mask_paths, parse_etag, parse_id, timestamp
-from inventory_server.api.warehouses import checked_request_id
+from inventory_server.api.convert import checked_request_id, mask_paths, parse_etag, parse_id, timestamp
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.user import PROFILE_FIELDS, UPDATABLE_FIELDS, NewUser, Role, User

@@ -8,11 +8,9 @@ from grpc import aio
 
 from inventory_client.v1 import warehouse_pb2 as pb
 from inventory_client.v1 import warehouse_pb2_grpc
-from inventory_server.api.convert import mask_paths, parse_etag, parse_id, timestamp
-from inventory_server.domain.errors import InvalidArgument
+from inventory_server.api.convert import checked_request_id, mask_paths, parse_etag, parse_id, timestamp
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.warehouse import UPDATABLE_FIELDS, NewWarehouse, Warehouse
-from inventory_server.services.idempotency import MAX_REQUEST_ID_LENGTH
 from inventory_server.services.warehouses import WarehouseService
 
 Context = aio.ServicerContext[Any, Any]
@@ -33,12 +31,6 @@ def to_proto(w: Warehouse) -> pb.Warehouse:
 
 def new_from_proto(w: pb.Warehouse) -> NewWarehouse:
     return NewWarehouse(code=w.code.strip(), name=w.name, address=w.address)
-
-
-def checked_request_id(request_id: str) -> str:
-    if len(request_id) > MAX_REQUEST_ID_LENGTH:
-        raise InvalidArgument.field("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
-    return request_id
 
 
 class WarehouseServicer(warehouse_pb2_grpc.WarehouseServiceServicer):

@@ -23,8 +23,8 @@ from inventory_server.domain.errors import (
     InvalidArgument,
     PreconditionViolation,
 )
+from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
 
-MAX_REQUEST_ID_LENGTH = 128
 MAX_REFERENCE_LENGTH = 200
 MAX_REASON_LENGTH = 1000
 # Far above any real stock, and low enough that sums of quantities stay inside bigint.

@@ -6,7 +6,9 @@ import hashlib
 import json
 from typing import Any
 
-MAX_REQUEST_ID_LENGTH = 128
+from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
+
+__all__ = ["MAX_REQUEST_ID_LENGTH", "fingerprint"]
 
 
 def fingerprint(payload: Any) -> str:

@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 
 from inventory_client.v1 import warehouse_pb2 as pb
-from inventory_server.api.warehouses import checked_request_id, new_from_proto, to_proto
+from inventory_server.api.convert import checked_request_id
+from inventory_server.api.warehouses import new_from_proto, to_proto
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.warehouse import Warehouse
 
