@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -37,12 +37,20 @@ def parse_etag(etag: str, field: str = "etag") -> int | None:
     return version
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(value: datetime | None) -> Timestamp | None:
+    """A protobuf Timestamp for a timezone-aware datetime (None stays None).
+
+    Computed from the timedelta since the epoch: exact to the microsecond and
+    several times cheaper than ``Timestamp.FromDatetime``, which shows in List
+    responses of hundreds of rows.
+    """
     if value is None:
         return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    delta = value - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def mask_paths(mask: FieldMask, allowed: frozenset[str], field: str = "update_mask") -> list[str]:

@@ -1,0 +1,65 @@
+"""Proto conversions at the edge: ids, etags, timestamps, update masks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.timestamp_pb2 import Timestamp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inventory_server.api.convert import checked_request_id, mask_paths, parse_etag, parse_id, timestamp
+from inventory_server.domain.errors import InvalidArgument
+from inventory_server.domain.product import etag_for
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]
+        ),
+    )
+)
+def test_timestamp_equals_protobufs_own_conversion(value: datetime) -> None:
+    expected = Timestamp()
+    expected.FromDatetime(value)
+    assert timestamp(value) == expected
+
+
+def test_timestamp_of_none_is_none() -> None:
+    assert timestamp(None) is None
+
+
+def test_parse_id_names_the_field() -> None:
+    assert parse_id(str(uuid.UUID(int=7)), "product_id") == uuid.UUID(int=7)
+    for bad in ("", "nope", "1234"):
+        with pytest.raises(InvalidArgument) as info:
+            parse_id(bad, "product_id")
+        assert info.value.violations[0].field == "product_id"
+
+
+def test_parse_etag_accepts_only_our_etags() -> None:
+    assert parse_etag("") is None
+    assert parse_etag(etag_for(3)) == 3
+    with pytest.raises(InvalidArgument):
+        parse_etag('"3"')
+
+
+def test_mask_paths_defaults_to_every_allowed_field_and_refuses_others() -> None:
+    allowed = frozenset({"name", "address"})
+    assert mask_paths(FieldMask(), allowed) == ["address", "name"]
+    assert mask_paths(FieldMask(paths=["name"]), allowed) == ["name"]
+    with pytest.raises(InvalidArgument) as info:
+        mask_paths(FieldMask(paths=["name", "code"]), allowed)
+    assert "code" in info.value.message
+
+
+def test_request_id_length_is_bounded() -> None:
+    assert checked_request_id("r" * 128) == "r" * 128
+    with pytest.raises(InvalidArgument):
+        checked_request_id("r" * 129)
