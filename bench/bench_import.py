@@ -20,82 +20,14 @@ rows it imports stay there.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from harness import cpu_seconds, memory_kib, running_server, throwaway_database
 
 from inventory_client.v1 import product_pb2, product_pb2_grpc
-
-ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def create_database() -> tuple[str, str]:
-    from inventory_server.migrate import migrate_database
-
-    name = f"inv_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(ADMIN_DSN)
-    params["dbname"] = name
-    dsn = make_conninfo("", **params)
-    migrate_database(dsn)
-    return name, dsn
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def start_server(dsn: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": dsn, "INVENTORY_PORT": str(port), "INVENTORY_HOST": "127.0.0.1"}
-    log = open(Path(tempfile.gettempdir()) / f"inventory-bench-import-{port}.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "inventory_server.cli", "serve"], env=env, stdout=log, stderr=log
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                grpc.channel_ready_future(channel).result(timeout=1)
-            return process
-        except grpc.FutureTimeoutError:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: see {log.name}") from None
-    raise TimeoutError("server did not start")
-
-
-def memory_kib(pid: int) -> tuple[int, int]:
-    """(current RSS, peak RSS) of a process in KiB, from /proc."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    current = re.search(r"VmRSS:\s+(\d+)", status)
-    peak = re.search(r"VmHWM:\s+(\d+)", status)
-    return (int(current.group(1)) if current else 0, int(peak.group(1)) if peak else 0)
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def requests(prefix: str, rows: int, name: str) -> list[product_pb2.ImportProductsRequest]:
@@ -138,42 +70,37 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
 
-    database = process = None
-    target, pid = args.target, args.server_pid
-    if target is None:
-        database, dsn = create_database()
-        port = free_port()
-        process = start_server(dsn, port)
-        target, pid = f"127.0.0.1:{port}", process.pid
-    try:
-        options = [("grpc.max_send_message_length", 16 * 1024 * 1024)]
-        with grpc.insecure_channel(target, options=options) as channel:
-            stub = product_pb2_grpc.ProductServiceStub(channel)
-            rss_before = memory_kib(pid)[0] if pid else 0
-            print(f"ImportProducts, {args.rows:,} rows per pass, target {target}")
-            for label, name in (("insert", "first"), ("update", "second")):
-                batch = requests(args.prefix, args.rows, name)
-                cpu_before = cpu_seconds(pid) if pid else 0.0
-                reply, seconds = run_pass(stub, batch, args.timeout)
-                cpu = f", server CPU {cpu_seconds(pid) - cpu_before:.1f} s" if pid else ""
-                del batch
-                print(
-                    f"  {label:6s}: {seconds:7.2f} s  {args.rows / seconds:9,.0f} rows/s  "
-                    f"(inserted {reply.inserted_count:,}, updated {reply.updated_count:,}, "
-                    f"rejected {reply.rejected_count:,}{cpu})"
-                )
-            if pid:
-                _, peak = memory_kib(pid)
-                print(f"  server RSS before: {rss_before / 1024:.0f} MiB, peak: {peak / 1024:.0f} MiB")
-            else:
-                print("  server RSS: not measured (pass --server-pid)")
-    finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-        if database is not None:
-            drop_database(database)
+    if args.target is not None:
+        run(args, args.target, args.server_pid)
+        return 0
+    with throwaway_database() as dsn, running_server(dsn, {"INVENTORY_LOG_LEVEL": "INFO"}) as server:
+        run(args, server.target, server.pid)
     return 0
+
+
+def run(args: argparse.Namespace, target: str, pid: int | None) -> None:
+    """Both passes against ``target``; ``pid`` (same machine) for CPU and memory figures."""
+    options = [("grpc.max_send_message_length", 16 * 1024 * 1024)]
+    with grpc.insecure_channel(target, options=options) as channel:
+        stub = product_pb2_grpc.ProductServiceStub(channel)
+        rss_before = memory_kib(pid)[0] if pid else 0
+        print(f"ImportProducts, {args.rows:,} rows per pass, target {target}")
+        for label, name in (("insert", "first"), ("update", "second")):
+            batch = requests(args.prefix, args.rows, name)
+            cpu_before = cpu_seconds(pid) if pid else 0.0
+            reply, seconds = run_pass(stub, batch, args.timeout)
+            cpu = f", server CPU {cpu_seconds(pid) - cpu_before:.1f} s" if pid else ""
+            del batch
+            print(
+                f"  {label:6s}: {seconds:7.2f} s  {args.rows / seconds:9,.0f} rows/s  "
+                f"(inserted {reply.inserted_count:,}, updated {reply.updated_count:,}, "
+                f"rejected {reply.rejected_count:,}{cpu})"
+            )
+        if pid:
+            _, peak = memory_kib(pid)
+            print(f"  server RSS before: {rss_before / 1024:.0f} MiB, peak: {peak / 1024:.0f} MiB")
+        else:
+            print("  server RSS: not measured (pass --server-pid)")
 
 
 if __name__ == "__main__":

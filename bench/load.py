@@ -14,8 +14,6 @@ import asyncio
 import os
 import re
 import shutil
-import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -23,17 +21,13 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import psycopg
 from grpc import aio
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from harness import cpu_seconds, memory_kib, percentile, running_server, throwaway_database
 
 from inventory_client.v1 import product_pb2, product_pb2_grpc, stock_pb2, stock_pb2_grpc
-
-ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @dataclass
@@ -50,33 +44,9 @@ class Result:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def grpc_frame(message: bytes) -> bytes:
     """A gRPC length-prefixed message (uncompressed), as h2load must send it."""
     return struct.pack(">BI", 0, len(message)) + message
-
-
-def with_db(dsn: str, name: str) -> str:
-    params = conninfo_to_dict(dsn)
-    params["dbname"] = name
-    return make_conninfo("", **params)
-
-
-def create_database() -> tuple[str, str]:
-    name = f"inv_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name, with_db(ADMIN_DSN, name)
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def seed(dsn: str, products: int) -> tuple[list[str], str, str]:
@@ -101,39 +71,6 @@ def seed(dsn: str, products: int) -> tuple[list[str], str, str]:
     if row is None or user is None:
         raise RuntimeError("seeding returned no rows")
     return ids, str(row[0]), str(user[0])
-
-
-def start_server(dsn: str, port: int, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "INVENTORY_PORT": str(port),
-        "INVENTORY_HOST": "127.0.0.1",
-        **extra_env,
-    }
-    log = open(Path(tempfile.gettempdir()) / f"inventory-bench-{port}.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "inventory_server.cli", "serve"], env=env, stdout=log, stderr=log
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                grpc.channel_ready_future(channel).result(timeout=1)
-            return process
-        except grpc.FutureTimeoutError:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: see {log.name}") from None
-    raise TimeoutError("server did not start")
-
-
-def server_figures(pid: int) -> tuple[float, int]:
-    """(CPU seconds used, peak RSS in KiB) of the server process."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks, hwm
 
 
 def h2load(target: str, method: str, body: bytes, *, requests: int, clients: int, streams: int) -> Result:
@@ -232,11 +169,9 @@ async def aio_writes(
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     latencies.sort()
-    return Result(scenario, total - errors, elapsed, _rank(latencies, 0.5), _rank(latencies, 0.99), errors)
-
-
-def _rank(values: list[float], fraction: float) -> float:
-    return values[min(len(values) - 1, int(fraction * len(values)))] if values else 0.0
+    return Result(
+        scenario, total - errors, elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99), errors
+    )
 
 
 def main() -> int:
@@ -252,44 +187,36 @@ def main() -> int:
     if shutil.which("h2load") is None:
         print("h2load not found: apt-get install nghttp2-client", file=sys.stderr)
         return 2
-    name, dsn = create_database()
-    process = None
-    try:
-        from inventory_server.migrate import migrate_database
-
-        migrate_database(dsn)
+    with throwaway_database() as dsn:
         product_ids, warehouse, user = seed(dsn, args.products)
-        port = free_port()
-        process = start_server(
-            dsn, port, {"INVENTORY_POOL_MAX_SIZE": args.pool_max_size, "INVENTORY_LOG_LEVEL": "WARNING"}
+        with running_server(dsn, {"INVENTORY_POOL_MAX_SIZE": args.pool_max_size}) as server:
+            results = run(args, server.target, product_ids, warehouse, user)
+            cpu, (_, rss) = cpu_seconds(server.pid), memory_kib(server.pid)
+    print(f"\n{'scenario':<16}{'ok':>8}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    for r in results:
+        print(f"{r.scenario:<16}{r.requests:>8}{r.errors:>8}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}")
+    print("(h2load scenarios report the mean latency in the p50 column and no p99)")
+    print(f"server: {cpu:.1f} s CPU, peak RSS {rss / 1024:.0f} MiB, pool max {args.pool_max_size}")
+    return 0 if all(r.errors == 0 for r in results) else 1
+
+
+def run(
+    args: argparse.Namespace, target: str, product_ids: list[str], warehouse: str, user: str
+) -> list[Result]:
+    get = product_pb2.GetProductRequest(id=product_ids[0]).SerializeToString()
+    listing = product_pb2.ListProductsRequest(page_size=50).SerializeToString()
+    kw = {"requests": args.requests, "clients": args.clients, "streams": args.streams}
+    results = [
+        h2load(target, "/inventory.v1.ProductService/GetProduct", get, **kw),
+        h2load(target, "/inventory.v1.ProductService/ListProducts", listing, **kw),
+    ]
+    for scenario in ("CreateProduct", "ReceiveStock"):
+        results.append(
+            asyncio.run(
+                aio_writes(target, scenario, args.writes, args.concurrency, product_ids, warehouse, user)
+            )
         )
-        target = f"127.0.0.1:{port}"
-        results: list[Result] = []
-        get = product_pb2.GetProductRequest(id=product_ids[0]).SerializeToString()
-        listing = product_pb2.ListProductsRequest(page_size=50).SerializeToString()
-        kw = {"requests": args.requests, "clients": args.clients, "streams": args.streams}
-        results.append(h2load(target, "/inventory.v1.ProductService/GetProduct", get, **kw))
-        results.append(h2load(target, "/inventory.v1.ProductService/ListProducts", listing, **kw))
-        for scenario in ("CreateProduct", "ReceiveStock"):
-            results.append(
-                asyncio.run(
-                    aio_writes(target, scenario, args.writes, args.concurrency, product_ids, warehouse, user)
-                )
-            )
-        cpu, rss = server_figures(process.pid)
-        print(f"\n{'scenario':<16}{'ok':>8}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
-        for r in results:
-            print(
-                f"{r.scenario:<16}{r.requests:>8}{r.errors:>8}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
-            )
-        print("(h2load scenarios report the mean latency in the p50 column and no p99)")
-        print(f"server: {cpu:.1f} s CPU, peak RSS {rss / 1024:.0f} MiB, pool max {args.pool_max_size}")
-        return 0 if all(r.errors == 0 for r in results) else 1
-    finally:
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-        drop_database(name)
+    return results
 
 
 if __name__ == "__main__":
