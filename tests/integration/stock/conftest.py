@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -46,17 +46,6 @@ async def insert_user(conn: Conn, *, deleted: bool = False) -> uuid.UUID:
         (user_id, f"{user_id.hex[:10]}@example.com", deleted),
     )
     return user_id
-
-
-@pytest.fixture
-async def conn(migrated_dsn: str) -> AsyncIterator[Conn]:
-    """A connection to a fresh migrated database; the test decides when to commit."""
-    connection = await psycopg.AsyncConnection.connect(migrated_dsn)
-    try:
-        yield connection
-    finally:
-        await connection.rollback()
-        await connection.close()
 
 
 Factory = Callable[..., Awaitable[uuid.UUID]]

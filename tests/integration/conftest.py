@@ -1,4 +1,7 @@
-"""A fresh migrated database per test, and a connection to it whose transactions the test controls."""
+"""Integration fixtures: a connection to a fresh migrated database per test, and a private query recorder.
+
+(A folder may override ``conn``: tests/integration/db uses its own scratch tables.)
+"""
 
 from __future__ import annotations
 
