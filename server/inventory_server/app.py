@@ -61,6 +61,10 @@ SERVICE_NAMES: tuple[str, ...] = (
     stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
 )
 
+# A health name that stays SERVING while the process and its event loop work, whatever the
+# database does: what a liveness probe should ask ("" and the services follow the database).
+LIVENESS_SERVICE = "liveness"
+
 # Keepalive and message limits suitable for service-to-service traffic.
 SERVER_OPTIONS: list[tuple[str, int]] = [
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
@@ -99,6 +103,7 @@ class Application:
         self._add_servicers()
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         reflection.enable_server_reflection(
             (
                 *SERVICE_NAMES,

@@ -29,6 +29,7 @@ from inventory_client import InventoryClient, NotFoundError, UnavailableError
 from inventory_client.errors import DeadlineExceededError, InventoryError
 from inventory_client.v1 import product_pb2 as pb
 from inventory_client.v1 import stats_pb2
+from inventory_server.app import LIVENESS_SERVICE
 from inventory_server.migrate import migrate_database
 
 from .conftest import ServerProcess, free_port, start_server
@@ -178,6 +179,11 @@ def test_an_outage_fails_calls_fast_turns_health_not_serving_and_heals_without_a
                 fails_fast_with_unavailable(partial(client.products.CreateProduct, new_product(f"OUT-X{i}")))
             for w in followed:
                 w.wait_for(NOT_SERVING)
+            # ... but the process is alive and well: the liveness name stays SERVING.
+            liveness = health_pb2_grpc.HealthStub(client.channel).Check(
+                health_pb2.HealthCheckRequest(service=LIVENESS_SERVICE), timeout=5
+            )
+            assert liveness.status == SERVING
 
             started = time.monotonic()
             during = get_stats(client)

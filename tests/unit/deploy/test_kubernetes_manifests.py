@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from inventory_client.client import SERVICES
+from inventory_server.app import LIVENESS_SERVICE
 from inventory_server.config import ENVIRONMENT, Settings
 from inventory_server.migrate import errors as migrate_errors
 from inventory_server.migrate.cli import build_parser as migrate_parser
@@ -161,6 +162,13 @@ def test_startup_and_liveness_never_depend_on_database_health(name: str) -> None
     else:
         assert set(probe) & {"tcpSocket", "httpGet", "exec"} == {"tcpSocket"}
         assert probe["tcpSocket"]["port"] == container_port()
+
+
+def test_liveness_asks_the_health_name_the_server_keeps_serving_through_outages() -> None:
+    assert server_container()["livenessProbe"]["grpc"] == {
+        "port": container_port(),
+        "service": LIVENESS_SERVICE,
+    }
 
 
 def test_probe_ports_are_numbers_because_grpc_probes_cannot_use_port_names() -> None:
@@ -410,4 +418,5 @@ def test_tls_component_probes_readiness_on_the_plaintext_health_port() -> None:
     health_port = int({e["name"]: e["value"] for e in container["env"]}["INVENTORY_HEALTH_PORT"])
     assert {"name": "health", "containerPort": health_port, "protocol": "TCP"} in container["ports"]
     assert container["readinessProbe"]["grpc"] == {"port": health_port, "service": ""}
+    assert container["livenessProbe"]["grpc"] == {"port": health_port, "service": LIVENESS_SERVICE}
     assert health_port != container_port()
