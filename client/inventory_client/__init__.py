@@ -1,6 +1,6 @@
 """inventory-client: generated inventory.v1 stubs (``inventory_client.v1``) and a thin client."""
 
-from inventory_client.client import InventoryClient, service_config
+from inventory_client.client import AsyncInventoryClient, InventoryClient, service_config
 from inventory_client.errors import (
     AbortedError,
     AlreadyExistsError,
@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AbortedError",
     "AlreadyExistsError",
+    "AsyncInventoryClient",
     "DeadlineExceededError",
     "FailedPreconditionError",
     "InternalError",
