@@ -27,6 +27,7 @@ fi
 
 step "ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 step "mypy"
 .venv/bin/mypy server client/inventory_client tests scripts bench
 step "generated code is current"
