@@ -137,8 +137,8 @@ def _reference(value: str, found: list[FieldViolation]) -> None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReceiveStock(_Command):
-    """Book ``quantity`` units into a warehouse."""
+class _PairMovement(_Command):
+    """A movement of ``quantity`` units of one product in one warehouse."""
 
     product_id: UUID
     warehouse_id: UUID
@@ -153,20 +153,15 @@ class ReceiveStock(_Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ShipStock(_Command):
+class ReceiveStock(_PairMovement):
+    """Book ``quantity`` units into a warehouse."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipStock(_PairMovement):
     """Book ``quantity`` units out of a warehouse, from available stock or from a reservation."""
 
-    product_id: UUID
-    warehouse_id: UUID
-    quantity: int
-    reference: str = ""
     reservation_id: UUID | None = None
-
-    def violations(self) -> list[FieldViolation]:
-        found = _Command.violations(self)
-        _positive("quantity", self.quantity, found)
-        _reference(self.reference, found)
-        return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -231,19 +226,8 @@ class AdjustStock(_Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReserveStock(_Command):
+class ReserveStock(_PairMovement):
     """Set ``quantity`` available units aside."""
-
-    product_id: UUID
-    warehouse_id: UUID
-    quantity: int
-    reference: str = ""
-
-    def violations(self) -> list[FieldViolation]:
-        found = _Command.violations(self)
-        _positive("quantity", self.quantity, found)
-        _reference(self.reference, found)
-        return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
