@@ -137,8 +137,8 @@ def _reference(value: str, found: list[FieldViolation]) -> None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _PairMovement(_Command):
-    """A movement of ``quantity`` units of one product in one warehouse."""
+class PairMovement(_Command):
+    """A movement of ``quantity`` units of one product in one warehouse (receive, ship, reserve)."""
 
     product_id: UUID
     warehouse_id: UUID
@@ -151,14 +151,19 @@ class _PairMovement(_Command):
         _reference(self.reference, found)
         return found
 
+    @property
+    def key(self) -> LevelKey:
+        """The stock level this movement changes."""
+        return LevelKey(self.warehouse_id, self.product_id)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReceiveStock(_PairMovement):
+class ReceiveStock(PairMovement):
     """Book ``quantity`` units into a warehouse."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ShipStock(_PairMovement):
+class ShipStock(PairMovement):
     """Book ``quantity`` units out of a warehouse, from available stock or from a reservation."""
 
     reservation_id: UUID | None = None
@@ -226,7 +231,7 @@ class AdjustStock(_Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReserveStock(_PairMovement):
+class ReserveStock(PairMovement):
     """Set ``quantity`` available units aside."""
 
 

@@ -16,6 +16,7 @@ from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.stock import (
     AdjustStock,
     LevelKey,
+    PairMovement,
     ReceiveStock,
     ReleaseReservation,
     Reservation,
@@ -73,31 +74,46 @@ async def _locked_reservation(uow: StockUnitOfWork, reservation_id: UUID) -> Res
     return await uow.transactions.get_reservation(reservation_id)
 
 
-async def receive(uow: StockUnitOfWork, command: ReceiveStock, caller: str) -> MovementResult:
+async def _ensure_pair_live(uow: StockUnitOfWork, command: PairMovement) -> None:
+    """The product, the warehouse and the performer exist and are not deleted (locked FOR KEY SHARE)."""
     await uow.transactions.ensure_live(
         [*_pair(command.product_id, command.warehouse_id), _performer(command.performed_by)]
     )
-    level = await uow.stock_levels.add(LevelKey(command.warehouse_id, command.product_id), command.quantity)
-    row = await uow.transactions.append(
-        NewTransaction(
-            type=TransactionType.RECEIPT,
-            product_id=command.product_id,
-            quantity=command.quantity,
-            performed_by=command.performed_by,
-            request_id=command.request_id,
-            to_warehouse_id=command.warehouse_id,
-            reference=command.reference,
-            caller=caller,
-        )
+
+
+def _pair_row(
+    command: PairMovement,
+    type: TransactionType,
+    caller: str,
+    *,
+    incoming: bool,
+    reservation_id: UUID | None = None,
+) -> NewTransaction:
+    """The ledger row of a one-warehouse movement (into ``to_warehouse_id``, or out of the ``from`` one)."""
+    return NewTransaction(
+        type=type,
+        product_id=command.product_id,
+        quantity=command.quantity,
+        performed_by=command.performed_by,
+        request_id=command.request_id,
+        to_warehouse_id=command.warehouse_id if incoming else None,
+        from_warehouse_id=None if incoming else command.warehouse_id,
+        reservation_id=reservation_id,
+        reference=command.reference,
+        caller=caller,
     )
+
+
+async def receive(uow: StockUnitOfWork, command: ReceiveStock, caller: str) -> MovementResult:
+    await _ensure_pair_live(uow, command)
+    level = await uow.stock_levels.add(command.key, command.quantity)
+    row = await uow.transactions.append(_pair_row(command, TransactionType.RECEIPT, caller, incoming=True))
     return MovementResult(row, (level,))
 
 
 async def ship(uow: StockUnitOfWork, command: ShipStock, caller: str) -> MovementResult:
-    await uow.transactions.ensure_live(
-        [*_pair(command.product_id, command.warehouse_id), _performer(command.performed_by)]
-    )
-    key = LevelKey(command.warehouse_id, command.product_id)
+    await _ensure_pair_live(uow, command)
+    key = command.key
     units = command.quantity
     if command.reservation_id is None:
         level = await _take(uow, key, units, on_hand=-units)
@@ -112,16 +128,8 @@ async def ship(uow: StockUnitOfWork, command: ShipStock, caller: str) -> Movemen
             raise insufficient_reservation(reservation.id, reservation.remaining, units)
         level = await _changed(uow, key, on_hand=-units, reserved=-units)
     row = await uow.transactions.append(
-        NewTransaction(
-            type=TransactionType.SHIPMENT,
-            product_id=command.product_id,
-            quantity=units,
-            performed_by=command.performed_by,
-            request_id=command.request_id,
-            from_warehouse_id=command.warehouse_id,
-            reservation_id=command.reservation_id,
-            reference=command.reference,
-            caller=caller,
+        _pair_row(
+            command, TransactionType.SHIPMENT, caller, incoming=False, reservation_id=command.reservation_id
         )
     )
     return MovementResult(row, (level,))
@@ -204,22 +212,10 @@ async def adjust(uow: StockUnitOfWork, command: AdjustStock, caller: str) -> Mov
 
 
 async def reserve(uow: StockUnitOfWork, command: ReserveStock, caller: str) -> MovementResult:
-    await uow.transactions.ensure_live(
-        [*_pair(command.product_id, command.warehouse_id), _performer(command.performed_by)]
-    )
-    key = LevelKey(command.warehouse_id, command.product_id)
-    level = await _take(uow, key, command.quantity, reserved=command.quantity)
+    await _ensure_pair_live(uow, command)
+    level = await _take(uow, command.key, command.quantity, reserved=command.quantity)
     row = await uow.transactions.append(
-        NewTransaction(
-            type=TransactionType.RESERVATION,
-            product_id=command.product_id,
-            quantity=command.quantity,
-            performed_by=command.performed_by,
-            request_id=command.request_id,
-            from_warehouse_id=command.warehouse_id,
-            reference=command.reference,
-            caller=caller,
-        )
+        _pair_row(command, TransactionType.RESERVATION, caller, incoming=False)
     )
     return MovementResult(row, (level,))
 
