@@ -4,10 +4,13 @@
 #   docker run --rm -p 50051:50051 -e DATABASE_URL=postgresql://app@db:5432/inventory inventory-server:0.1.0
 #   docker run --rm -e DATABASE_URL=... --entrypoint inventory-migrate inventory-server:0.1.0 migrate --wait-for-db 60
 #
+#   docker build --build-arg REVISION="$(git rev-parse HEAD)" \
+#       --build-arg SOURCE=https://git.example.com/inventory -t inventory-server:0.1.0 .
+#
 # DATABASE_URL is required at run time: the embedded PostgreSQL (extra "embedded")
 # is for local development and is not installed here. No secret is ever baked in.
-# There is no HEALTHCHECK: Kubernetes ignores it and probes gRPC health natively
-# (see deploy/deployment.yaml and docs/deployment.md).
+# HEALTHCHECK is for Docker, Compose, ECS and Nomad; Kubernetes ignores it and
+# probes gRPC health natively (see deploy/deployment.yaml and docs/deployment.md).
 
 # Both stages use the same interpreter, so the virtualenv built in the first one
 # runs unchanged in the second. Bump the patch version deliberately.
@@ -33,9 +36,15 @@ RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels ./client . 
 FROM ${PYTHON_IMAGE} AS runtime
 
 ARG VERSION=0.1.0
+# Where the image was built from: the repository URL and the commit (git rev-parse HEAD).
+# Pass both from CI; the defaults say plainly that they are unknown.
+ARG SOURCE=unknown
+ARG REVISION=unknown
 LABEL org.opencontainers.image.title="inventory-server" \
       org.opencontainers.image.description="gRPC data-access service for inventory (inventory.v1) and its migration CLI" \
-      org.opencontainers.image.version="${VERSION}"
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}"
 
 # UID/GID 10001 is what deploy/ sets as runAsUser/runAsGroup; keep them in step.
 RUN groupadd --system --gid 10001 inventory \
@@ -56,6 +65,15 @@ COPY migrations/ /app/migrations/
 
 USER 10001:10001
 EXPOSE 50051
+
+# gRPC health of the whole server (service ""), which follows the database and turns
+# NOT_SERVING on SIGTERM: what Compose's `depends_on: condition: service_healthy`, ECS and
+# Nomad want. `inventory-server probe` takes grpc_health_probe's flags and exit codes
+# (0 serving, 2 connection failure, 3 RPC failure, 4 not serving), so nothing else has to be
+# installed. Plaintext on the default port: with INVENTORY_PORT changed or TLS on, override
+# it (docker run --health-cmd, or `healthcheck:` in Compose; docs/deployment.md).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["inventory-server", "probe", "-addr=127.0.0.1:50051"]
 
 # Exec form: the server is PID 1 and gets SIGTERM itself (it handles it: NOT_SERVING,
 # grace period, exit 0). The migration Job overrides the entrypoint with inventory-migrate.

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from inventory_server.config import Settings
+
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -180,10 +182,75 @@ def test_final_stage_copies_only_the_virtualenv_and_the_migrations() -> None:
         assert "apt-get" not in run.arguments
 
 
-def test_exposes_the_grpc_port_and_leaves_health_to_kubernetes() -> None:
+def test_exposes_the_grpc_port() -> None:
     (expose,) = final_stage().all("EXPOSE")
     assert expose.arguments == "50051"
-    assert all(stage.all("HEALTHCHECK") == [] for stage in stages())
+    assert int(expose.arguments) == Settings().port
+
+
+# The health check command that helper tools and docs rely on: grpc_health_probe's flags,
+# answered by the server's own `probe` subcommand (no extra binary in the image).
+PROBE_COMMAND = ["inventory-server", "probe", "-addr=127.0.0.1:50051"]
+
+
+def healthcheck() -> tuple[dict[str, str], list[str]]:
+    """(options, exec-form command) of the final stage's only HEALTHCHECK."""
+    (instruction,) = final_stage().all("HEALTHCHECK")
+    options_text, marker, command = instruction.arguments.partition("CMD ")
+    assert marker, "HEALTHCHECK must run a command (not NONE)"
+    options = dict(word[2:].partition("=")[::2] for word in shlex.split(options_text))
+    return options, Instruction("CMD", command.strip()).exec_form()
+
+
+def seconds(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)(ms|s|m)", duration)
+    assert match, duration
+    return int(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[match.group(2)]
+
+
+def test_healthcheck_asks_grpc_health_with_the_built_in_probe() -> None:
+    assert all(stage.all("HEALTHCHECK") == [] for stage in stages()[:-1])
+    _, command = healthcheck()
+    assert command == PROBE_COMMAND  # exec form: no shell is needed to run it
+    (expose,) = final_stage().all("EXPOSE")
+    assert command[2] == f"-addr=127.0.0.1:{expose.arguments}"
+
+
+def test_healthcheck_timing_gives_a_starting_server_time_and_tolerates_one_slow_answer() -> None:
+    options, _ = healthcheck()
+    assert set(options) == {"interval", "timeout", "start-period", "retries"}
+    assert seconds(options["timeout"]) < seconds(options["interval"])
+    # Docker's start period: failures do not count while the pool opens and migrations may still run.
+    assert seconds(options["start-period"]) >= 10
+    assert int(options["retries"]) >= 2
+
+
+def labels() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for instruction in final_stage().all("LABEL"):
+        for token in shlex.split(instruction.arguments):
+            key, _, value = token.partition("=")
+            found[key] = value
+    return found
+
+
+def stage_args(stage: Stage) -> dict[str, str]:
+    return dict(i.arguments.partition("=")[::2] for i in stage.all("ARG"))
+
+
+@pytest.mark.parametrize(("label", "arg"), [("source", "SOURCE"), ("revision", "REVISION")])
+def test_oci_labels_for_source_and_revision_come_from_build_args(label: str, arg: str) -> None:
+    # The ARG must be declared in the runtime stage itself: an ARG before the first FROM
+    # is not visible inside a stage, and the label would silently stay empty.
+    assert labels()[f"org.opencontainers.image.{label}"] == f"${{{arg}}}"
+    assert arg in stage_args(final_stage())
+
+
+def test_oci_version_label_is_the_project_version() -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert labels()["org.opencontainers.image.version"] == "${VERSION}"
+    assert stage_args(final_stage())["VERSION"] == version
+    assert labels()["org.opencontainers.image.title"] == "inventory-server"
 
 
 def test_pip_never_keeps_a_cache() -> None:
