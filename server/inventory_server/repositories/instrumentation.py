@@ -13,9 +13,10 @@ record is a few integer additions and one append to a bounded deque.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, field
+
+from inventory_server.percentiles import percentile
 
 DEFAULT_RESERVOIR = 512
 
@@ -32,7 +33,7 @@ class _Counters:
 
 @dataclass(frozen=True, slots=True)
 class OperationStats:
-    """A snapshot of one operation ("products.list")."""
+    """A snapshot of one operation ("products.list"); Stats reports it as a ``QueryStats`` message."""
 
     calls: int
     errors: int
@@ -78,18 +79,10 @@ def _summarise(counters: _Counters) -> OperationStats:
         errors=counters.errors,
         queries=counters.queries,
         mean_ms=mean * 1000,
-        p50_ms=_percentile(recent, 0.50) * 1000,
-        p95_ms=_percentile(recent, 0.95) * 1000,
+        p50_ms=percentile(recent, 0.50) * 1000,
+        p95_ms=percentile(recent, 0.95) * 1000,
         max_ms=counters.max_seconds * 1000,
     )
-
-
-def _percentile(ordered: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list (0 when empty)."""
-    if not ordered:
-        return 0.0
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
 
 
 _registry: QueryStats | None = None
