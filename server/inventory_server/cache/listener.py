@@ -34,6 +34,7 @@ import psycopg
 from psycopg import sql
 
 from inventory_server.cache.product_cache import ProductCache
+from inventory_server.db.background import BackgroundTask
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +86,15 @@ class ProductChangeListener:
         self.reconnects = 0
         self.last_heartbeat = 0.0
         self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("product-cache-listener")
 
     async def start(self) -> None:
         """Start listening in the background; the cache serves once LISTEN is up."""
         self.cache.suspend()
-        self._task = asyncio.create_task(self._run(), name="product-cache-listener")
+        self._task.start(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
         self.cache.suspend()
         await self._discard()
 

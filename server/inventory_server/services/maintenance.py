@@ -9,10 +9,10 @@ replicas racing each other only delete fewer rows.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
+from inventory_server.db.background import BackgroundTask
 from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import DomainError
 
@@ -29,7 +29,7 @@ class IdempotencyPurger:
         self.retention = retention
         self.interval = interval
         self.purged = 0
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("idempotency-purger")
 
     async def run_once(self) -> int:
         """Purge everything past retention, batch by batch; the number of keys forgotten."""
@@ -49,14 +49,10 @@ class IdempotencyPurger:
         return total
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="idempotency-purger")
+        self._task.start(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def _loop(self) -> None:
         while True:
