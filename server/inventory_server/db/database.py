@@ -99,10 +99,6 @@ class Database:
         pool = self._lenders.pop(id(conn), self.pool)
         await pool.putconn(conn)
 
-    async def check(self) -> None:
-        """Test the idle connections and replace broken ones."""
-        await self.pool.check()
-
     async def recover(self) -> None:
         """After an outage: a fresh pool that connects now instead of when its backoff says."""
         old, self.pool = self.pool, self._new_pool()

@@ -1,10 +1,12 @@
-"""Database health monitor: drives the gRPC health status from real database checks.
+"""Database health monitor: reports whether the database answers, from real checks.
 
 It keeps one dedicated connection (so pool pressure never looks like an
 outage), runs ``SELECT 1`` every ``interval`` seconds, and after
-``failure_threshold`` failures in a row turns "" and every service
-NOT_SERVING; the first success asks the pool to reconnect (``on_recover``) and
-then turns them SERVING again.
+``failure_threshold`` failures in a row reports the database down
+(``on_change(False)``); the first success asks the pool to reconnect
+(``on_recover``) and then reports it up again. What "down" means to the
+outside (gRPC health NOT_SERVING) is the composition root's business: this
+module knows no transport.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
+from inventory_server.db.background import BackgroundTask
+
 log = logging.getLogger(__name__)
 
-StatusSetter = Callable[[bool], Awaitable[None]]
+# Told True / False when the database comes back / goes down (and once at start).
+HealthObserver = Callable[[bool], Awaitable[None]]
 
 
 @dataclass
@@ -34,7 +39,6 @@ class HealthFigures:
     consecutive_failures: int = 0
     latency_ms: float = 0.0
     last_check_time: datetime | None = None
-    last_error: str = ""
 
 
 class HealthMonitor:
@@ -43,7 +47,7 @@ class HealthMonitor:
     def __init__(
         self,
         dsn: str,
-        on_change: StatusSetter,
+        on_change: HealthObserver,
         *,
         interval: float = 5.0,
         timeout: float = 2.0,
@@ -60,20 +64,16 @@ class HealthMonitor:
         self.connect_kwargs = dict(connect_kwargs or {})
         self.figures = HealthFigures()
         self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("database-health-monitor")
 
     async def start(self) -> None:
         """Run a first check now (so the status is true from the start), then check in the background."""
         await self.check_once()
         await self.on_change(self.figures.serving)
-        self._task = asyncio.create_task(self._loop(), name="database-health-monitor")
+        self._task.start(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
         await self._discard()
 
     async def _loop(self) -> None:
@@ -109,8 +109,7 @@ class HealthMonitor:
                 conn = await self._connection()
                 await conn.execute("SELECT 1")
             ok = True
-        except (psycopg.Error, TimeoutError, OSError) as exc:
-            self.figures.last_error = type(exc).__name__
+        except (psycopg.Error, TimeoutError, OSError):
             await self._discard()
         figures = self.figures
         figures.checks += 1
@@ -137,17 +136,3 @@ class HealthMonitor:
             with contextlib.suppress(Exception):
                 await self._conn.close()
             self._conn = None
-
-
-def service_status_setter(health: Any, services: Sequence[str]) -> StatusSetter:
-    """A setter that marks "" and every service SERVING / NOT_SERVING on an aio HealthServicer."""
-    from grpc_health.v1 import health_pb2
-
-    async def set_all(serving: bool) -> None:
-        status = (
-            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        for name in ("", *services):
-            await health.set(name, status)
-
-    return set_all
