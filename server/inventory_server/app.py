@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -31,7 +33,7 @@ from inventory_client.v1 import (
 from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
 from inventory_server.api.products import ProductServicer
-from inventory_server.api.stats import StatsServicer, stats_service_for
+from inventory_server.api.stats import StatsServicer
 from inventory_server.api.stock import StockServicer
 from inventory_server.api.transactions import TransactionServicer
 from inventory_server.api.users import UserServicer
@@ -39,10 +41,12 @@ from inventory_server.api.warehouses import WarehouseServicer
 from inventory_server.cache.setup import build_product_cache
 from inventory_server.config import Settings
 from inventory_server.db.database import Database
-from inventory_server.db.health import HealthMonitor, service_status_setter
+from inventory_server.db.health import HealthMonitor, HealthObserver
 from inventory_server.db.uow import TransactionRunner
+from inventory_server.repositories.instrumentation import query_stats
 from inventory_server.services.maintenance import IdempotencyPurger
 from inventory_server.services.products import ProductService
+from inventory_server.services.stats import DatabaseReader, StatsService, StatsSources
 from inventory_server.services.stock import StockService
 from inventory_server.services.transactions import TransactionService
 from inventory_server.services.users import UserService
@@ -97,11 +101,21 @@ class Application:
         self.database = Database(self.dsn, s)
         await self.database.open(wait=False)
         self.runner = TransactionRunner(self.database, max_attempts=s.max_transaction_attempts)
-        # Bypassed until its listener is LISTENing; StatsService reads self.product_cache.figures().
+        # Bypassed until its listener is LISTENing.
         self.product_cache, self.cache_listener = build_product_cache(s, self.dsn)
         self.server = aio.server(interceptors=[CallInterceptor(self.method_stats)], options=SERVER_OPTIONS)
-        self._add_servicers()
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        # Built before the servicers (Stats reads its figures), started once the server is wired.
+        self.monitor = HealthMonitor(
+            self.dsn,
+            grpc_health_publisher(self.health, SERVICE_NAMES),
+            interval=s.health_check_interval,
+            timeout=s.health_check_timeout,
+            failure_threshold=s.health_failure_threshold,
+            on_recover=self.database.recover,
+            connect_kwargs={"application_name": f"{s.application_name}-health"},
+        )
+        self._add_servicers()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         reflection.enable_server_reflection(
@@ -111,15 +125,6 @@ class Application:
                 reflection.SERVICE_NAME,
             ),
             self.server,
-        )
-        self.monitor = HealthMonitor(
-            self.dsn,
-            service_status_setter(self.health, SERVICE_NAMES),
-            interval=s.health_check_interval,
-            timeout=s.health_check_timeout,
-            failure_threshold=s.health_failure_threshold,
-            on_recover=self.database.recover,
-            connect_kwargs={"application_name": f"{s.application_name}-health"},
         )
         await self.monitor.start()
         if self.cache_listener is not None:
@@ -162,7 +167,28 @@ class Application:
         transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
             TransactionServicer(TransactionService(self.runner)), self.server
         )
-        stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(stats_service_for(self)), self.server)
+        stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(self._stats_service()), self.server)
+
+    def _stats_service(self) -> StatsService:
+        """Stats over the live parts: the pool owner, the monitor, the recorders, the cache, the runner."""
+        monitor = self.monitor
+        reader = DatabaseReader(
+            self.runner,
+            is_serving=lambda: monitor.figures.serving,
+            budget=min(self.settings.pool_timeout, self.settings.health_check_timeout),
+        )
+        return StatsService(
+            StatsSources(
+                pool=self.database,
+                health=monitor,
+                methods=self.method_stats,
+                queries=query_stats(),
+                cache=self.product_cache,
+                transactions=self.runner,
+                database=reader,
+                started_at=self.started_at,
+            )
+        )
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()
@@ -180,3 +206,19 @@ class Application:
         await self.monitor.stop()
         await self.database.close()
         log.info("stopped")
+
+
+def grpc_health_publisher(health_servicer: Any, services: Sequence[str]) -> HealthObserver:
+    """Turns the monitor's database state into gRPC health: "" and every service SERVING / NOT_SERVING.
+
+    The liveness name is left alone: it follows the process, not the database.
+    """
+
+    async def publish(serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *services):
+            await health_servicer.set(name, status)
+
+    return publish

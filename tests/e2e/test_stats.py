@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
+import threading
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -16,6 +20,7 @@ from inventory_client.v1 import product_pb2 as pb
 from inventory_client.v1 import stats_pb2
 
 from .conftest import ServerProcess, start_server
+from .stock_helpers import make_world
 
 GET_PRODUCT = "/inventory.v1.ProductService/GetProduct"
 
@@ -169,3 +174,48 @@ def test_product_cache_figures_follow_reads_when_the_cache_is_on(migrated_dsn: s
     assert after.cache.hit_ratio == pytest.approx(after.cache.hits / (after.cache.hits + after.cache.misses))
     assert after.cache.size >= 1
     assert after.cache.max_size > 0
+
+
+def test_a_deadlock_the_server_retried_shows_as_one_retry_and_no_conflict(
+    client: InventoryClient, migrated_dsn: str
+) -> None:
+    """A transfer deadlocks with an outside transaction: PostgreSQL aborts the transfer (it waited
+    first, so its deadlock check runs first), the server retries it, the caller sees success."""
+    world = make_world(client, migrated_dsn)
+    first, second = sorted(world.warehouses[:2])  # the server locks levels in warehouse order
+    world.receive(10, first)
+    world.receive(10, second)
+    before = stats(client).transactions
+    level = "SELECT 1 FROM stock_levels WHERE warehouse_id = %s AND product_id = %s FOR UPDATE"
+
+    def outside() -> None:
+        with psycopg.connect(migrated_dsn) as conn:
+            conn.execute(level, (second, world.product))
+            locked.set()
+            deadline = time.monotonic() + 10
+            while not any(waiting_on_lock(conn)):  # the transfer holds `first` and waits for `second`
+                if time.monotonic() > deadline:
+                    raise AssertionError("the transfer never waited for the outside lock")
+                time.sleep(0.02)
+            conn.execute(level, (first, world.product))  # closes the cycle; the transfer is the victim
+            conn.rollback()
+
+    locked = threading.Event()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        held = pool.submit(outside)
+        assert locked.wait(10)
+        world.transfer(3, first, second)
+        held.result(timeout=30)
+    after = stats(client).transactions
+    assert after.retries - before.retries == 1
+    assert after.conflicts == before.conflicts
+    assert (world.level(first).on_hand, world.level(second).on_hand) == (7, 13)
+
+
+def waiting_on_lock(conn: psycopg.Connection[Any]) -> list[int]:
+    """Backends of this database, other than ``conn``'s, waiting for a lock now."""
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    ).fetchall()
+    return [int(row[0]) for row in rows]

@@ -334,6 +334,32 @@ class DatabaseStats(_message.Message):
 Global___DatabaseStats: _TypeAlias = DatabaseStats  # noqa: Y015
 
 @_typing.final
+class TransactionStats(_message.Message):
+    """Transaction figures since start: how often concurrent changes collided."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETRIES_FIELD_NUMBER: _builtins.int
+    CONFLICTS_FIELD_NUMBER: _builtins.int
+    retries: _builtins.int
+    """Attempts run again after a serialization failure or deadlock (the caller never saw these)."""
+    conflicts: _builtins.int
+    """Units of work that gave up on a serialization failure or deadlock (the caller got ABORTED)."""
+    def __init__(
+        self,
+        *,
+        retries: _builtins.int = ...,
+        conflicts: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conflicts", b"conflicts", "retries", b"retries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransactionStats: _TypeAlias = TransactionStats  # noqa: Y015
+
+@_typing.final
 class PoolRecommendation(_message.Message):
     """A suggested pool size with the reason for it."""
 
@@ -376,6 +402,7 @@ class GetStatsResponse(_message.Message):
     UPTIME_SECONDS_FIELD_NUMBER: _builtins.int
     RECOMMENDATION_FIELD_NUMBER: _builtins.int
     DATABASE_VERSION_FIELD_NUMBER: _builtins.int
+    TRANSACTIONS_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.str
     """Latest applied migration version."""
     server_version: _builtins.str
@@ -412,6 +439,10 @@ class GetStatsResponse(_message.Message):
     def recommendation(self) -> Global___PoolRecommendation:
         """Pool size recommendation."""
 
+    @_builtins.property
+    def transactions(self) -> Global___TransactionStats:
+        """Transaction retries and conflicts."""
+
     def __init__(
         self,
         *,
@@ -426,10 +457,11 @@ class GetStatsResponse(_message.Message):
         uptime_seconds: _builtins.float = ...,
         recommendation: Global___PoolRecommendation | None = ...,
         database_version: _builtins.str = ...,
+        transactions: Global___TransactionStats | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "database", b"database", "health", b"health", "pool", b"pool", "recommendation", b"recommendation"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "database", b"database", "health", b"health", "pool", b"pool", "recommendation", b"recommendation", "transactions", b"transactions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "database", b"database", "database_version", b"database_version", "health", b"health", "methods", b"methods", "pool", b"pool", "queries", b"queries", "recommendation", b"recommendation", "schema_version", b"schema_version", "server_version", b"server_version", "uptime_seconds", b"uptime_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "database", b"database", "database_version", b"database_version", "health", b"health", "methods", b"methods", "pool", b"pool", "queries", b"queries", "recommendation", b"recommendation", "schema_version", b"schema_version", "server_version", b"server_version", "transactions", b"transactions", "uptime_seconds", b"uptime_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

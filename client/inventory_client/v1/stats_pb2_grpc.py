@@ -48,7 +48,7 @@ class StatsServiceServicer:
     """
 
     def GetStats(self, request, context):
-        """Returns a snapshot of pool, health, method, query, cache and database figures.
+        """Returns a snapshot of pool, health, method, query, cache, transaction and database figures.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -35,7 +35,7 @@ class StatsServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> StatsServiceAsyncStub: ...
     GetStats: _grpc.UnaryUnaryMultiCallable[_stats_pb2.GetStatsRequest, _stats_pb2.GetStatsResponse]
-    """Returns a snapshot of pool, health, method, query, cache and database figures."""
+    """Returns a snapshot of pool, health, method, query, cache, transaction and database figures."""
 
 @_typing.type_check_only
 class StatsServiceAsyncStub(StatsServiceStub):
@@ -43,7 +43,7 @@ class StatsServiceAsyncStub(StatsServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetStats: _aio.UnaryUnaryMultiCallable[_stats_pb2.GetStatsRequest, _stats_pb2.GetStatsResponse]  # type: ignore[assignment]
-    """Returns a snapshot of pool, health, method, query, cache and database figures."""
+    """Returns a snapshot of pool, health, method, query, cache, transaction and database figures."""
 
 class StatsServiceServicer(metaclass=_abc_1.ABCMeta):
     """StatsService shows operators how the service and its database are doing."""
@@ -54,6 +54,6 @@ class StatsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _stats_pb2.GetStatsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_stats_pb2.GetStatsResponse, _abc.Awaitable[_stats_pb2.GetStatsResponse]]:
-        """Returns a snapshot of pool, health, method, query, cache and database figures."""
+        """Returns a snapshot of pool, health, method, query, cache, transaction and database figures."""
 
 def add_StatsServiceServicer_to_server(servicer: StatsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,19 +1,19 @@
-"""StatsService servicer: turns the Stats snapshot into a GetStatsResponse, nothing more."""
+"""StatsService servicer: turns the Stats snapshot into a GetStatsResponse, nothing more.
+
+``to_proto`` is the one place each figure becomes its proto message; the
+service is wired in the composition root (``app.py``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from grpc import aio
 
 from inventory_client.v1 import stats_pb2 as pb
 from inventory_client.v1 import stats_pb2_grpc
 from inventory_server.api.convert import timestamp
-from inventory_server.repositories.instrumentation import query_stats
-from inventory_server.services.stats import DatabaseReader, StatsService, StatsSnapshot, StatsSources
-
-if TYPE_CHECKING:
-    from inventory_server.app import Application
+from inventory_server.services.stats import StatsService, StatsSnapshot
 
 Context = aio.ServicerContext[Any, Any]
 
@@ -55,10 +55,8 @@ def to_proto(s: StatsSnapshot) -> pb.GetStatsResponse:
             for m in s.methods
         ],
         queries=[
-            pb.QueryStats(
-                operation=q.operation, count=q.count, mean_ms=q.mean_ms, p95_ms=q.p95_ms, errors=q.errors
-            )
-            for q in s.queries
+            pb.QueryStats(operation=name, count=q.calls, mean_ms=q.mean_ms, p95_ms=q.p95_ms, errors=q.errors)
+            for name, q in s.queries.items()
         ],
         cache=pb.CacheStats(
             enabled=s.cache.enabled,
@@ -76,6 +74,7 @@ def to_proto(s: StatsSnapshot) -> pb.GetStatsResponse:
             recommended_max_size=s.recommendation.max_size, reason=s.recommendation.reason
         ),
         database_version=s.database.server_version,
+        transactions=pb.TransactionStats(retries=s.transactions.retries, conflicts=s.transactions.conflicts),
     )
     d = s.database.figures
     if d is not None:
@@ -100,24 +99,3 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
 
     async def GetStats(self, request: pb.GetStatsRequest, context: Context) -> pb.GetStatsResponse:
         return to_proto(await self.stats.snapshot())
-
-
-def stats_service_for(app: Application) -> StatsService:
-    """Stats over the running application. Attributes are looked up at call time, so parts
-    wired after the servicers (the health monitor, the product cache) are seen."""
-    reader = DatabaseReader(
-        app.runner,
-        is_serving=lambda: app.monitor.figures.serving,
-        budget=min(app.settings.pool_timeout, app.settings.health_check_timeout),
-    )
-    return StatsService(
-        StatsSources(
-            pool_stats=lambda: app.database.stats(),
-            health=lambda: app.monitor.figures,
-            methods=app.method_stats.snapshot,
-            queries=lambda: query_stats().snapshot(),
-            cache=lambda: getattr(app, "product_cache", None),
-            database=reader,
-            started_at=app.started_at,
-        )
-    )

@@ -28,14 +28,24 @@ MIN_REMEMBERED_INVALIDATIONS = 4096
 
 @dataclass(frozen=True, slots=True)
 class CacheFigures:
-    """What ``GetStats`` reports about the cache."""
+    """What ``GetStats`` reports about the cache (all zeros and disabled by default).
 
-    enabled: bool
-    size: int
-    max_size: int
-    hits: int
-    misses: int
-    invalidations: int
+    >>> CacheFigures(enabled=True, size=1, max_size=10, hits=3, misses=1).hit_ratio
+    0.75
+    """
+
+    enabled: bool = False
+    size: int = 0
+    max_size: int = 0
+    hits: int = 0
+    misses: int = 0
+    invalidations: int = 0
+
+    @property
+    def hit_ratio(self) -> float:
+        """hits / (hits + misses); 0 when there were no reads."""
+        reads = self.hits + self.misses
+        return self.hits / reads if reads else 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from inventory_server.domain.errors import Conflict, DeadlineExceeded, Unavailab
 
 if TYPE_CHECKING:
     from inventory_server.db.database import Database
+    from inventory_server.repositories.database_stats import DatabaseStatsRepository
     from inventory_server.repositories.idempotency import IdempotencyRepository
     from inventory_server.repositories.products import ProductRepository
     from inventory_server.repositories.stock_levels import StockLevelRepository
@@ -90,6 +91,12 @@ class UnitOfWork:
         from inventory_server.repositories.transactions import TransactionRepository
 
         return TransactionRepository(self.conn)
+
+    @cached_property
+    def database_stats(self) -> DatabaseStatsRepository:
+        from inventory_server.repositories.database_stats import DatabaseStatsRepository
+
+        return DatabaseStatsRepository(self.conn)
 
     async def commit(self) -> None:
         self.committing = True

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from inventory_server.services.stats.figures import CacheSnapshot, DatabaseFigures, PoolFigures
-from inventory_server.services.stats.service import cache_snapshot
+from inventory_server.cache.product_cache import CacheFigures, ProductCache
+from inventory_server.migrate.history import DEFAULT_TABLE
+from inventory_server.repositories.database_stats import HISTORY_TABLE, DatabaseFigures
+from inventory_server.services.stats.figures import PoolFigures
 
 
 def test_pool_figures_map_every_get_stats_key() -> None:
@@ -70,8 +70,8 @@ def test_in_use_is_never_negative() -> None:
 
 
 def test_cache_hit_ratio_is_hits_over_reads_and_zero_without_reads() -> None:
-    assert CacheSnapshot(enabled=True, hits=9, misses=1).hit_ratio == 0.9
-    assert CacheSnapshot(enabled=True).hit_ratio == 0.0
+    assert CacheFigures(enabled=True, hits=9, misses=1).hit_ratio == 0.9
+    assert CacheFigures(enabled=True).hit_ratio == 0.0
 
 
 def test_database_cache_hit_ratio_counts_blocks_hit_over_all_blocks() -> None:
@@ -85,26 +85,9 @@ def test_database_cache_hit_ratio_counts_blocks_hit_over_all_blocks() -> None:
     assert empty.cache_hit_ratio == 0.0
 
 
-@dataclass
-class CacheFigures:
-    enabled: bool
-    size: int
-    max_size: int
-    hits: int
-    misses: int
-    invalidations: int
+def test_a_disabled_product_cache_reports_disabled_with_zeros() -> None:
+    assert ProductCache(100, 60.0, enabled=False).figures() == CacheFigures(enabled=False, max_size=100)
 
 
-class FakeProductCache:
-    def figures(self) -> CacheFigures:
-        return CacheFigures(enabled=True, size=4, max_size=100, hits=30, misses=10, invalidations=2)
-
-
-def test_no_product_cache_reads_as_disabled_with_zeros() -> None:
-    assert cache_snapshot(None) == CacheSnapshot(enabled=False)
-
-
-def test_a_product_cache_is_read_through_its_figures() -> None:
-    snap = cache_snapshot(FakeProductCache())
-    assert snap == CacheSnapshot(enabled=True, size=4, max_size=100, hits=30, misses=10, invalidations=2)
-    assert snap.hit_ratio == 0.75
+def test_the_schema_version_is_read_from_the_migration_engines_history_table() -> None:
+    assert HISTORY_TABLE == DEFAULT_TABLE

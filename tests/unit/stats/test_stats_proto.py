@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from inventory_server.api.stats import to_proto
+from inventory_server.cache.product_cache import CacheFigures
+from inventory_server.db.health import HealthFigures
+from inventory_server.repositories.database_stats import DatabaseFigures
+from inventory_server.repositories.instrumentation import OperationStats
 from inventory_server.services.stats.figures import (
-    CacheSnapshot,
-    DatabaseFigures,
     DatabaseReading,
-    HealthSnapshot,
     MethodFigure,
     PoolFigures,
-    QueryFigure,
     Recommendation,
     StatsSnapshot,
+    TransactionFigures,
 )
 
 CHECKED = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -23,7 +24,7 @@ CHECKED = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
 def snapshot(database: DatabaseReading, serving: bool = True) -> StatsSnapshot:
     return StatsSnapshot(
         pool=PoolFigures(size=5, idle=2, waiting=1, min_size=2, max_size=10, requests=40, requests_waited=3),
-        health=HealthSnapshot(
+        health=HealthFigures(
             serving=serving,
             checks=9,
             consecutive_failures=0 if serving else 4,
@@ -31,8 +32,13 @@ def snapshot(database: DatabaseReading, serving: bool = True) -> StatsSnapshot:
             last_check_time=CHECKED,
         ),
         methods=[MethodFigure("/inventory.v1.ProductService/GetProduct", 3, {"NOT_FOUND": 1}, 1.0, 2.0, 3.0)],
-        queries=[QueryFigure("products.get", 3, 1.5, 2.0, 0)],
-        cache=CacheSnapshot(enabled=True, size=2, max_size=50, hits=3, misses=1, invalidations=1),
+        queries={
+            "products.get": OperationStats(
+                calls=3, errors=0, queries=3, mean_ms=1.5, p50_ms=1.0, p95_ms=2.0, max_ms=2.5
+            )
+        },
+        cache=CacheFigures(enabled=True, size=2, max_size=50, hits=3, misses=1, invalidations=1),
+        transactions=TransactionFigures(retries=6, conflicts=2),
         database=database,
         server_version="0.1.0",
         uptime_seconds=12.5,
@@ -53,6 +59,8 @@ def test_every_figure_lands_in_its_field() -> None:
     assert dict(reply.methods[0].errors_by_code) == {"NOT_FOUND": 1}
     assert reply.queries[0].operation == "products.get"
     assert reply.queries[0].count == 3
+    assert (reply.queries[0].mean_ms, reply.queries[0].p95_ms) == (1.5, 2.0)
+    assert (reply.transactions.retries, reply.transactions.conflicts) == (6, 2)
     assert reply.cache.enabled
     assert reply.cache.hit_ratio == 0.75
     assert reply.cache.invalidations == 1

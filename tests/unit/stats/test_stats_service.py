@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import pytest
 
+from inventory_server.api.metrics import MethodStats
+from inventory_server.cache.product_cache import CacheFigures, ProductCache
 from inventory_server.db.health import HealthFigures
 from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import Unavailable
+from inventory_server.repositories.database_stats import DatabaseFigures
 from inventory_server.repositories.instrumentation import QueryStats
 from inventory_server.services.stats import DatabaseReader, StatsService, StatsSources
-from inventory_server.services.stats.figures import DatabaseFigures, DatabaseReading
-from inventory_server.services.stats.service import MethodRow
+from inventory_server.services.stats.figures import DatabaseReading, MethodFigure, TransactionFigures
 
 T = TypeVar("T")
 
@@ -31,23 +34,51 @@ class FakeDatabaseSource:
         return self.reading
 
 
+class FakePool:
+    def __init__(self, stats: Mapping[str, int]) -> None:
+        self._stats = stats
+
+    def stats(self) -> Mapping[str, int]:
+        return self._stats
+
+
+@dataclass
+class FakeMonitor:
+    figures: HealthFigures = field(default_factory=HealthFigures)
+
+
+class FakeMethods:
+    def __init__(self, figures: Iterable[MethodFigure]) -> None:
+        self.figures = list(figures)
+
+    def snapshot(self) -> list[MethodFigure]:
+        return list(self.figures)
+
+
+@dataclass
+class FakeCounters:
+    retries: int = 0
+    conflicts: int = 0
+
+
 def make_sources(
     *,
     pool: Mapping[str, int] | None = None,
     health: HealthFigures | None = None,
-    methods: Iterable[MethodRow] = (),
+    methods: Iterable[MethodFigure] = (),
     queries: QueryStats | None = None,
-    cache: Any = None,
+    cache: ProductCache | None = None,
+    transactions: FakeCounters | None = None,
     database: FakeDatabaseSource | None = None,
     now: float = 100.0,
 ) -> StatsSources:
-    recorder = queries or QueryStats()
     return StatsSources(
-        pool_stats=lambda: pool or {"pool_min": 2, "pool_max": 10},
-        health=lambda: health or HealthFigures(),
-        methods=lambda: list(methods),
-        queries=recorder.snapshot,
-        cache=lambda: cache,
+        pool=FakePool(pool or {"pool_min": 2, "pool_max": 10}),
+        health=FakeMonitor(health or HealthFigures()),
+        methods=FakeMethods(methods),
+        queries=queries or QueryStats(),
+        cache=cache or ProductCache(10, 60.0, enabled=False),
+        transactions=transactions or FakeCounters(),
         database=database or FakeDatabaseSource(DatabaseReading()),
         started_at=40.0,
         clock=lambda: now,
@@ -66,8 +97,9 @@ async def test_snapshot_carries_every_in_process_source() -> None:
         health=HealthFigures(
             serving=True, checks=12, consecutive_failures=0, latency_ms=1.5, last_check_time=checked
         ),
-        methods=[("/inventory.v1.ProductService/GetProduct", 5, {"NOT_FOUND": 2}, 1.0, 2.0, 3.0)],
+        methods=[MethodFigure("/inventory.v1.ProductService/GetProduct", 5, {"NOT_FOUND": 2}, 1.0, 2.0, 3.0)],
         queries=queries,
+        transactions=FakeCounters(retries=4, conflicts=1),
     )
     snap = await StatsService(sources).snapshot()
     assert (snap.pool.size, snap.pool.in_use, snap.pool.requests) == (3, 2, 7)
@@ -80,13 +112,32 @@ async def test_snapshot_carries_every_in_process_source() -> None:
         5,
         {"NOT_FOUND": 2},
     )
-    [query] = snap.queries
-    assert (query.operation, query.count, query.errors) == ("products.get", 4, 1)
+    [(operation, query)] = snap.queries.items()
+    assert (operation, query.calls, query.errors) == ("products.get", 4, 1)
     assert query.mean_ms == pytest.approx(2.5)
     assert query.p95_ms == pytest.approx(4.0)
+    assert snap.transactions == TransactionFigures(retries=4, conflicts=1)
     assert snap.uptime_seconds == 60.0
     assert snap.server_version == "9.9.9"
-    assert not snap.cache.enabled
+    assert snap.cache == CacheFigures(enabled=False, max_size=10)
+
+
+async def test_health_figures_are_a_copy_the_monitor_cannot_change_afterwards() -> None:
+    sources = make_sources(health=HealthFigures(serving=True, checks=1))
+    snap = await StatsService(sources).snapshot()
+    sources.health.figures.checks = 2
+    assert snap.health.checks == 1
+
+
+async def test_method_figures_come_from_the_interceptors_recorder() -> None:
+    recorder = MethodStats()
+    for ms in range(1, 101):
+        recorder.record("/inventory.v1.StockService/Receive", "OK" if ms % 10 else "ABORTED", float(ms))
+    sources = replace(make_sources(), methods=recorder)
+    [figure] = (await StatsService(sources).snapshot()).methods
+    assert figure == MethodFigure(
+        "/inventory.v1.StockService/Receive", 100, {"ABORTED": 10}, 50.0, 95.0, 99.0
+    )
 
 
 async def test_database_reading_is_passed_through() -> None:

@@ -1,4 +1,4 @@
-"""The Stats use case: pool, health, method, query, cache and database figures in one snapshot."""
+"""The Stats use case: pool, health, method, query, cache, transaction and database figures at once."""
 
 from inventory_server.services.stats.database import DatabaseReader
 from inventory_server.services.stats.figures import StatsSnapshot

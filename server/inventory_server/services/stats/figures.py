@@ -1,19 +1,26 @@
-"""Plain figures that the Stats use case gathers; the servicer turns them into proto messages.
+"""The figures GetStats answers; the servicer maps each of them onto its proto message once.
 
-Every class here is a frozen value with no behaviour beyond simple derived
-numbers, so the use case can be tested without gRPC or a database.
+One dataclass per figure, defined where it is measured: ``HealthFigures`` by
+the health monitor (db), ``CacheFigures`` by the product cache,
+``OperationStats`` by the query instrumentation (repositories),
+``DatabaseFigures`` by the database-stats repository; the ones defined here
+(pool, method, transaction) are read from counters that keep no snapshot type
+of their own. Every class is a frozen value, so the use case can be tested
+without gRPC or a database.
 
 >>> PoolFigures.from_pool_stats({"pool_size": 4, "pool_available": 1, "pool_max": 10}).in_use
 3
->>> CacheSnapshot(enabled=True, size=1, max_size=10, hits=3, misses=1, invalidations=0).hit_ratio
-0.75
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+
+from inventory_server.cache.product_cache import CacheFigures
+from inventory_server.db.health import HealthFigures
+from inventory_server.repositories.database_stats import DatabaseFigures
+from inventory_server.repositories.instrumentation import OperationStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +72,6 @@ class PoolFigures:
 
 
 @dataclass(frozen=True, slots=True)
-class HealthSnapshot:
-    """What the database health monitor has seen."""
-
-    serving: bool
-    checks: int
-    consecutive_failures: int
-    latency_ms: float
-    last_check_time: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
 class MethodFigure:
     """One RPC method: calls, non-OK codes and latency percentiles (ms)."""
 
@@ -88,51 +84,15 @@ class MethodFigure:
 
 
 @dataclass(frozen=True, slots=True)
-class QueryFigure:
-    """One repository operation ("products.get")."""
+class TransactionFigures:
+    """The transaction runner's counters since start.
 
-    operation: str
-    count: int
-    mean_ms: float
-    p95_ms: float
-    errors: int
+    ``retries``: attempts run again after a serialization failure or deadlock;
+    ``conflicts``: units of work that gave up on one (the caller got ABORTED).
+    """
 
-
-@dataclass(frozen=True, slots=True)
-class CacheSnapshot:
-    """The product cache; ``enabled=False`` with zeros when there is none."""
-
-    enabled: bool = False
-    size: int = 0
-    max_size: int = 0
-    hits: int = 0
-    misses: int = 0
-    invalidations: int = 0
-
-    @property
-    def hit_ratio(self) -> float:
-        """hits / (hits + misses); 0 when there were no reads."""
-        reads = self.hits + self.misses
-        return self.hits / reads if reads else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseFigures:
-    """``pg_stat_database`` for the service's own database."""
-
-    size_bytes: int
-    connections: int
-    commits: int
-    rollbacks: int
-    deadlocks: int
-    blocks_hit: int
-    blocks_read: int
-
-    @property
-    def cache_hit_ratio(self) -> float:
-        """blks_hit / (blks_hit + blks_read); 0 before any block was read."""
-        total = self.blocks_hit + self.blocks_read
-        return self.blocks_hit / total if total else 0.0
+    retries: int = 0
+    conflicts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +121,11 @@ class StatsSnapshot:
     """Everything GetStats answers."""
 
     pool: PoolFigures
-    health: HealthSnapshot
+    health: HealthFigures
     methods: list[MethodFigure] = field(default_factory=list)
-    queries: list[QueryFigure] = field(default_factory=list)
-    cache: CacheSnapshot = field(default_factory=CacheSnapshot)
+    queries: Mapping[str, OperationStats] = field(default_factory=dict)
+    cache: CacheFigures = field(default_factory=CacheFigures)
+    transactions: TransactionFigures = field(default_factory=TransactionFigures)
     database: DatabaseReading = field(default_factory=DatabaseReading)
     server_version: str = ""
     uptime_seconds: float = 0.0
