@@ -86,16 +86,19 @@ async def test_the_loop_reports_each_transition_once_and_recovers_the_pool_first
     monitor.on_recover = recover
     original = monitor.on_change
 
+    back_up = asyncio.Event()
+
     async def observe(serving: bool) -> None:
         events.append("up" if serving else "down")
         await original(serving)
+        if events.count("up") == 2:
+            back_up.set()
 
     monitor.on_change = observe
     await monitor.start()
     try:
         async with asyncio.timeout(5):
-            while events.count("up") < 2:
-                await asyncio.sleep(0.001)
+            await back_up.wait()
     finally:
         await monitor.stop()
     assert events[:4] == ["up", "down", "recover", "up"]

@@ -11,7 +11,6 @@ import pytest
 
 import inventory_server.services.stats as stats_package
 
-
 SOURCES = (
     "inventory_server.cache.product_cache",
     "inventory_server.percentiles",
