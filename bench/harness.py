@@ -26,6 +26,10 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+# The server's own definition (nearest rank), so bench and Stats percentiles mean the same;
+# re-exported for load.py and bench_scale.py.
+from inventory_server.percentiles import percentile as percentile
+
 ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -119,11 +123,3 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) the process has used."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    return (
-        sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
-        if sorted_values
-        else 0.0
-    )
