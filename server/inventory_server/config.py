@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
+
+from inventory_server.dsn import mask_dsn
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,20 +224,9 @@ def validate(s: Settings) -> None:
         raise ConfigError("; ".join(problems))
 
 
-def redact_dsn(dsn: str) -> str:
-    """The DSN with any password replaced, safe for logs and messages."""
-    try:
-        params = conninfo_to_dict(dsn)
-    except Exception:
-        return "<unparseable DSN>"
-    if "password" in params:
-        params["password"] = "***"  # noqa: S105 - a mask, not a secret
-    return make_conninfo("", **params)
-
-
 def describe(s: Settings, keys: Sequence[str] = ("host", "port", "pool_min_size", "pool_max_size")) -> str:
     """A one-line summary for the start-up log (never the password)."""
     parts = [f"{k}={getattr(s, k)}" for k in keys]
     if s.database_url:
-        parts.append(f"database={redact_dsn(s.database_url)}")
+        parts.append(f"database={mask_dsn(s.database_url)}")
     return " ".join(parts)

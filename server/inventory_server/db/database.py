@@ -22,7 +22,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
-from inventory_server.config import Settings, redact_dsn
+from inventory_server.config import Settings
+from inventory_server.dsn import mask_dsn
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Database:
 
     async def open(self, *, wait: bool = False, timeout: float = 30.0) -> None:
         """Open the pool. With ``wait`` the call fails unless min_size connections come up in time."""
-        log.info("opening connection pool to %s", redact_dsn(self.dsn))
+        log.info("opening connection pool to %s", mask_dsn(self.dsn))
         await self.pool.open(wait=wait, timeout=timeout)
 
     async def close(self, timeout: float = 5.0) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inventory_server.migrate.apply import SessionSettings
 from inventory_server.migrate.engine import Migrator, MigratorSettings
 from inventory_server.migrate.errors import (
     DatabaseUnreachable,
@@ -24,7 +25,6 @@ from inventory_server.migrate.errors import (
     ValidationFailed,
 )
 from inventory_server.migrate.plan import State, StatusEntry
-from inventory_server.migrate.runner import SessionSettings
 
 # The repository's migrations/ folder, found from this file: server/inventory_server/migrate/__init__.py.
 DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"

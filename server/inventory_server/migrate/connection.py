@@ -1,4 +1,4 @@
-"""Connecting to the database for a migration run, and printing DSNs safely."""
+"""Connecting to the database for a migration run; DSNs in messages are masked (``inventory_server.dsn``)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
+from inventory_server.dsn import mask_dsn
 from inventory_server.migrate.errors import DatabaseUnreachable
 
 APPLICATION_NAME = "inventory-migrate"
 DEFAULT_CONNECT_TIMEOUT = 10
-
-
-def mask_dsn(dsn: str) -> str:
-    """The DSN with any password replaced by ``***`` (safe to print or log).
-
-    >>> mask_dsn("postgresql://app:s3cret@db:5432/inventory")
-    'user=app password=*** dbname=inventory host=db port=5432'
-    """
-    try:
-        params = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "<unparsable DSN>"
-    if "password" in params:
-        params["password"] = "***"  # noqa: S105 - a mask, not a secret
-    return make_conninfo("", **params)
 
 
 def connect(

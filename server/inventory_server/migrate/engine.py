@@ -16,12 +16,12 @@ from typing import Any
 import psycopg
 
 from inventory_server.migrate import plan
+from inventory_server.migrate.apply import SessionSettings, apply_down, apply_up
 from inventory_server.migrate.connection import connect
 from inventory_server.migrate.errors import MigrationFailed, MigrationFileError, UsageError, ValidationFailed
 from inventory_server.migrate.files import MigrationFile, MigrationKind, discover
 from inventory_server.migrate.history import DEFAULT_TABLE, AppliedMigration, History
 from inventory_server.migrate.lock import migration_lock
-from inventory_server.migrate.runner import SessionSettings, apply_down, apply_up
 
 DEFAULT_LOCK_WAIT_SECONDS = 60.0
 
@@ -84,7 +84,7 @@ class Migrator:
         with self._connection() as conn:
             history = History(conn, self._settings.table)
             if dry_run:
-                todo = self._plan_migrate(files, history.applied(), target)
+                todo = self._plan_migrate(files, history.applied(), target, run_python=False)
                 for migration in todo:
                     self._report(render_dry_run(migration, "up"))
                 return todo
@@ -177,7 +177,12 @@ class Migrator:
     # -- helpers --------------------------------------------------------------------------------
 
     def _plan_migrate(
-        self, files: list[MigrationFile], applied: list[AppliedMigration], target: int | None
+        self,
+        files: list[MigrationFile],
+        applied: list[AppliedMigration],
+        target: int | None,
+        *,
+        run_python: bool = True,
     ) -> list[MigrationFile]:
         entries = plan.compare(files, applied)
         problems = plan.problems(entries, allow_out_of_order=self._settings.allow_out_of_order)
@@ -187,7 +192,7 @@ class Migrator:
         bad: list[str] = []
         for migration in todo:
             try:
-                migration.check()
+                migration.check(run_python=run_python)
             except MigrationFileError as exc:
                 bad.append(str(exc))
         if bad:
@@ -262,13 +267,18 @@ class Migrator:
 
 
 def render_dry_run(migration: MigrationFile, direction: str) -> str:
-    """What a dry run prints for one migration: a header and the SQL (or the Python docstring)."""
+    """What a dry run prints for one migration: a header and the SQL, or for a Python migration
+    which function would run and the docstrings, read from the file without executing any of it."""
     mode = "transaction" if migration.transactional else "no transaction"
     header = f"-- {direction} {migration.name} ({mode})"
     if migration.kind is MigrationKind.PYTHON:
-        doc = (migration.module.__doc__ or "").strip()
-        comments = "".join(f"\n-- {line}".rstrip() for line in doc.splitlines())
-        body = f"-- Python migration: runs {direction}(conn){comments}"
+        outline = migration.outline
+        lines = [f"Python migration: would call {direction}(conn) of {migration.name} (not imported now)"]
+        lines += outline.docstring.splitlines()
+        step_doc = outline.function_docs.get(direction, "")
+        if step_doc:
+            lines += [f"{direction}():", *(f"  {line}" for line in step_doc.splitlines())]
+        body = "\n".join(f"-- {line}".rstrip() for line in lines)
         return f"{header}\n{body}\n"
     text = migration.sql.up_text if direction == "up" else migration.sql.down_text
     return f"{header}\n{(text or '').strip()}\n"

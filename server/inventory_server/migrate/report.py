@@ -59,8 +59,8 @@ def render_table(entries: list[StatusEntry]) -> str:
     )
 
 
-def print_status(entries: list[StatusEntry], *, as_json: bool, allow_out_of_order: bool = False) -> None:
-    """Print the status of every version, then a summary line (or the JSON document)."""
+def format_status(entries: list[StatusEntry], *, as_json: bool, allow_out_of_order: bool = False) -> str:
+    """The status of every version, then a summary line and the problems (or the JSON document)."""
     found = problems(entries, allow_out_of_order=allow_out_of_order)
     counts = {state: sum(1 for e in entries if e.state is state) for state in State}
     if as_json:
@@ -69,9 +69,7 @@ def print_status(entries: list[StatusEntry], *, as_json: bool, allow_out_of_orde
             "counts": {str(state): count for state, count in counts.items()},
             "problems": found,
         }
-        print(json.dumps(document, indent=2))
-        return
-    print(render_table(entries))
-    print(", ".join(f"{count} {state}" for state, count in counts.items()))
-    for problem in found:
-        print(f"problem: {problem}")
+        return json.dumps(document, indent=2)
+    lines = [render_table(entries), ", ".join(f"{count} {state}" for state, count in counts.items())]
+    lines += [f"problem: {problem}" for problem in found]
+    return "\n".join(lines)

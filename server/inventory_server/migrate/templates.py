@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from inventory_server.migrate.errors import UsageError
-from inventory_server.migrate.files import FILE_NAME, discover
+from inventory_server.migrate.files import FILE_NAME, MAX_VERSION, discover
 
 MIN_VERSION_WIDTH = 4
 
@@ -69,8 +69,8 @@ def create_migration(
     existing = discover(directory)
     if version is None:
         version = max((m.version for m in existing), default=0) + 1
-    if version < 0:
-        raise UsageError("the version must not be negative")
+    if not 0 <= version <= MAX_VERSION:
+        raise UsageError(f"the version must be between 0 and {MAX_VERSION} (a PostgreSQL bigint)")
     clash = next((m for m in existing if m.version == version), None)
     if clash is not None:
         raise UsageError(f"version {version} is already used by {clash.name}")

@@ -104,6 +104,10 @@ def _run(conn: psycopg.Connection[Any], migration: MigrationFile, direction: str
         step = migration.python_step(direction)
         try:
             step(conn)
+        except SystemExit as exc:  # would otherwise end the migrator with the migration's exit code
+            raise _StepFailed(
+                f"{direction}() called sys.exit({exc.code!r}); a migration must return or raise"
+            ) from exc
         except Exception as exc:  # a data migration may raise anything; report it, never half-commit
             raise _StepFailed(f"{direction}() raised {type(exc).__name__}: {exc}") from exc
         return
