@@ -5,132 +5,75 @@
 
     with InventoryClient("dns:///inventory.prod.svc:50051") as client:
         product = client.products.GetProduct(product_pb2.GetProductRequest(id=...)).product
+        for product in client.iter_products(filter='currency_code = "EUR"'):
+            ...
 
 What it adds to the raw stubs, and nothing more:
 - a default deadline on every call (``timeout=`` per call still wins);
 - retries on UNAVAILABLE declared in the gRPC service config (never coded by hand);
 - round-robin balancing across every address of a ``dns:///`` target;
 - a fresh ``request_id`` on writes that have none, so that retries are idempotent;
-- typed exceptions (``inventory_client.errors``) with the google.rpc details.
+- typed exceptions (``inventory_client.errors``) with the google.rpc details;
+- TLS, mutual TLS and a bearer token (fixed or from a provider) on every call;
+- ``iter_*`` methods that follow page tokens through the List methods.
 
-``AsyncInventoryClient`` is the same over grpc.aio for asyncio services.
+``AsyncInventoryClient`` is the same over grpc.aio for asyncio services. Both are
+wired by ``_Client``: one list of stubs, one set of channel options and
+credentials; they differ only in the channel module, the method wrapper and
+whether the iterators are generators or async generators.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
-from typing import Any, cast
+import functools
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, ClassVar
 
 import grpc
 from grpc import aio
 
-from inventory_client.errors import from_rpc_error
+from inventory_client import _pages
+from inventory_client._calls import AsyncMethod, Method, Stub
+from inventory_client._channel import (
+    SERVICES,
+    ChannelOptions,
+    channel_credentials,
+    channel_options,
+    open_channel,
+    service_config,
+)
+from inventory_client.auth import AsyncCallAuth, AsyncTokenProvider, CallAuth, TokenProvider
 from inventory_client.v1 import (
+    product_pb2,
     product_pb2_grpc,
     stats_pb2_grpc,
+    stock_pb2,
     stock_pb2_grpc,
+    transaction_pb2,
     transaction_pb2_grpc,
+    user_pb2,
     user_pb2_grpc,
+    warehouse_pb2,
     warehouse_pb2_grpc,
 )
 
-SERVICES = (
-    "inventory.v1.ProductService",
-    "inventory.v1.WarehouseService",
-    "inventory.v1.UserService",
-    "inventory.v1.StockService",
-    "inventory.v1.TransactionService",
-    "inventory.v1.StatsService",
+__all__ = ["SERVICES", "AsyncInventoryClient", "InventoryClient", "service_config"]
+
+# The one list of services a client exposes: attribute name -> generated stub class.
+STUBS: tuple[tuple[str, Any], ...] = (
+    ("products", product_pb2_grpc.ProductServiceStub),
+    ("warehouses", warehouse_pb2_grpc.WarehouseServiceStub),
+    ("users", user_pb2_grpc.UserServiceStub),
+    ("stock", stock_pb2_grpc.StockServiceStub),
+    ("transactions", transaction_pb2_grpc.TransactionServiceStub),
+    ("stats", stats_pb2_grpc.StatsServiceStub),
 )
 
 
-def service_config(max_attempts: int = 4) -> str:
-    """The gRPC service config: retry UNAVAILABLE with backoff (max_attempts 1 = no retries), round robin."""
-    method: dict[str, Any] = {"name": [{"service": name} for name in SERVICES]}
-    if max_attempts >= 2:  # gRPC refuses a retry policy with fewer than 2 attempts
-        method["retryPolicy"] = {
-            "maxAttempts": max_attempts,
-            "initialBackoff": "0.1s",
-            "maxBackoff": "2s",
-            "backoffMultiplier": 2,
-            "retryableStatusCodes": ["UNAVAILABLE"],
-        }
-    config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}], "methodConfig": [method]}
-    return json.dumps(config)
+class _Client:
+    """The wiring both clients share; subclasses name the channel module and the method wrapper."""
 
-
-def _with_request_id(request: Any) -> Any:
-    """The request with a fresh request_id when it has an empty one (a copy: the caller's stays as is)."""
-    descriptor = getattr(request, "DESCRIPTOR", None)  # a request iterator (streaming) has none
-    if descriptor is None or "request_id" not in descriptor.fields_by_name or request.request_id:
-        return request
-    filled = type(request)()
-    filled.CopyFrom(request)
-    filled.request_id = str(uuid.uuid4())
-    return filled
-
-
-class _Method:
-    """One stub method with a default deadline, request_id filling and typed errors."""
-
-    def __init__(self, call: Any, timeout: float | None) -> None:
-        self._call = call
-        self._timeout = timeout
-
-    def __call__(self, request: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", self._timeout)
-        try:
-            return self._call(_with_request_id(request), **kwargs)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from error
-
-
-class _AsyncMethod(_Method):
-    """The same for grpc.aio stubs: awaits the call."""
-
-    async def __call__(self, request: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", self._timeout)
-        try:
-            return await self._call(_with_request_id(request), **kwargs)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from error
-
-
-class _Stub:
-    """Wraps every method of a generated stub in ``method``."""
-
-    def __init__(self, stub: Any, timeout: float | None, method: type[_Method]) -> None:
-        self._stub = stub
-        self._timeout = timeout
-        self._method = method
-
-    def __getattr__(self, name: str) -> Any:
-        return self._method(getattr(self._stub, name), self._timeout)
-
-
-def _channel_options(max_attempts: int, options: list[tuple[str, Any]] | None) -> list[tuple[str, Any]]:
-    return [
-        ("grpc.service_config", service_config(max_attempts)),
-        ("grpc.enable_retries", 1),
-        *(options or []),
-    ]
-
-
-def _credentials(
-    tls: bool, root_certificates: bytes | None, credentials: grpc.ChannelCredentials | None
-) -> grpc.ChannelCredentials | None:
-    if credentials is None and (tls or root_certificates is not None):
-        return grpc.ssl_channel_credentials(root_certificates=root_certificates)
-    return credentials
-
-
-def _wrap(stub_class: Any, channel: Any, timeout: float | None, method: type[_Method]) -> Any:
-    return _Stub(stub_class(channel), timeout, method)
-
-
-class InventoryClient:
-    """A channel to the inventory service and a stub per service."""
+    _channel_module: ClassVar[Any]
 
     def __init__(
         self,
@@ -138,37 +81,139 @@ class InventoryClient:
         *,
         tls: bool = False,
         root_certificates: bytes | None = None,
+        client_cert: bytes | None = None,
+        client_key: bytes | None = None,
+        tls_server_name: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        token: str | None = None,
+        token_provider: AsyncTokenProvider | None = None,
         timeout: float | None = 10.0,
         max_attempts: int = 4,
-        options: list[tuple[str, Any]] | None = None,
+        options: ChannelOptions | None = None,
     ) -> None:
-        channel_options = _channel_options(max_attempts, options)
-        secure = _credentials(tls, root_certificates, credentials)
-        if secure is not None:
-            self.channel = grpc.secure_channel(target, secure, options=channel_options)
-        else:
-            self.channel = grpc.insecure_channel(target, options=channel_options)
-        # Typed as the generated stubs: same methods, same signatures, plus the behaviour above.
-        ch, m = self.channel, _Method
-        self.products = cast(
-            product_pb2_grpc.ProductServiceStub, _wrap(product_pb2_grpc.ProductServiceStub, ch, timeout, m)
+        secure = channel_credentials(
+            tls=tls,
+            root_certificates=root_certificates,
+            client_cert=client_cert,
+            client_key=client_key,
+            credentials=credentials,
         )
-        self.warehouses = cast(
-            warehouse_pb2_grpc.WarehouseServiceStub,
-            _wrap(warehouse_pb2_grpc.WarehouseServiceStub, ch, timeout, m),
+        wrap = self._method_wrapper(timeout, token, token_provider)
+        self.channel = open_channel(
+            self._channel_module, target, secure, channel_options(max_attempts, tls_server_name, options)
         )
-        self.users = cast(user_pb2_grpc.UserServiceStub, _wrap(user_pb2_grpc.UserServiceStub, ch, timeout, m))
-        self.stock = cast(
-            stock_pb2_grpc.StockServiceStub, _wrap(stock_pb2_grpc.StockServiceStub, ch, timeout, m)
+        for name, stub_class in STUBS:
+            setattr(self, name, Stub(stub_class(self.channel), wrap))
+
+    def _method_wrapper(
+        self, timeout: float | None, token: str | None, token_provider: AsyncTokenProvider | None
+    ) -> Callable[[Any], Any]:
+        raise NotImplementedError
+
+
+class InventoryClient(_Client):
+    """A channel to the inventory service, a stub per service and page iterators.
+
+    Keyword arguments: ``tls`` (system roots), ``root_certificates``, ``client_cert`` and
+    ``client_key`` (mutual TLS, PEM bytes), ``tls_server_name`` (override the name checked
+    in the server's certificate), ``credentials`` (any grpc.ChannelCredentials instead),
+    ``token`` or ``token_provider`` (``authorization: Bearer`` on every call, see
+    ``inventory_client.auth``), ``timeout`` (default deadline in seconds, None = none),
+    ``max_attempts`` (1 = no retries) and ``options`` (extra channel options).
+    """
+
+    _channel_module: ClassVar[Any] = grpc
+    # Typed as the generated stubs: same methods, same signatures, plus the behaviour above.
+    products: product_pb2_grpc.ProductServiceStub
+    warehouses: warehouse_pb2_grpc.WarehouseServiceStub
+    users: user_pb2_grpc.UserServiceStub
+    stock: stock_pb2_grpc.StockServiceStub
+    transactions: transaction_pb2_grpc.TransactionServiceStub
+    stats: stats_pb2_grpc.StatsServiceStub
+
+    def __init__(self, target: str, *, token_provider: TokenProvider | None = None, **kwargs: Any) -> None:
+        super().__init__(target, token_provider=token_provider, **kwargs)
+
+    def _method_wrapper(
+        self, timeout: float | None, token: str | None, token_provider: AsyncTokenProvider | None
+    ) -> Callable[[Any], Any]:
+        return functools.partial(Method, timeout=timeout, auth=CallAuth(token, token_provider))
+
+    def iter_products(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        show_deleted: bool = False,
+        timeout: float | None = None,
+    ) -> Iterator[product_pb2.Product]:
+        """Every product matching ``filter``, page by page (``timeout`` is per page)."""
+        request = product_pb2.ListProductsRequest(
+            filter=filter, order_by=order_by, page_size=page_size, show_deleted=show_deleted
         )
-        self.transactions = cast(
-            transaction_pb2_grpc.TransactionServiceStub,
-            _wrap(transaction_pb2_grpc.TransactionServiceStub, ch, timeout, m),
+        return _pages.items(self.products.ListProducts, request, "products", timeout)
+
+    def iter_warehouses(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        show_deleted: bool = False,
+        timeout: float | None = None,
+    ) -> Iterator[warehouse_pb2.Warehouse]:
+        """Every warehouse matching ``filter``, page by page."""
+        request = warehouse_pb2.ListWarehousesRequest(
+            filter=filter, order_by=order_by, page_size=page_size, show_deleted=show_deleted
         )
-        self.stats = cast(
-            stats_pb2_grpc.StatsServiceStub, _wrap(stats_pb2_grpc.StatsServiceStub, ch, timeout, m)
+        return _pages.items(self.warehouses.ListWarehouses, request, "warehouses", timeout)
+
+    def iter_users(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        show_deleted: bool = False,
+        timeout: float | None = None,
+    ) -> Iterator[user_pb2.User]:
+        """Every user matching ``filter``, page by page."""
+        request = user_pb2.ListUsersRequest(
+            filter=filter, order_by=order_by, page_size=page_size, show_deleted=show_deleted
         )
+        return _pages.items(self.users.ListUsers, request, "users", timeout)
+
+    def iter_stock_levels(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        product_id: str = "",
+        warehouse_id: str = "",
+        below_reorder_point: bool = False,
+        timeout: float | None = None,
+    ) -> Iterator[stock_pb2.StockLevel]:
+        """Every stock level matching the filters, page by page."""
+        request = stock_pb2.ListStockLevelsRequest(
+            filter=filter,
+            order_by=order_by,
+            page_size=page_size,
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            below_reorder_point=below_reorder_point,
+        )
+        return _pages.items(self.stock.ListStockLevels, request, "stock_levels", timeout)
+
+    def iter_transactions(
+        self, *, filter: str = "", order_by: str = "", page_size: int = 0, timeout: float | None = None
+    ) -> Iterator[transaction_pb2.StockTransaction]:
+        """Every ledger row matching ``filter``, page by page."""
+        request = transaction_pb2.ListTransactionsRequest(
+            filter=filter, order_by=order_by, page_size=page_size
+        )
+        return _pages.items(self.transactions.ListTransactions, request, "transactions", timeout)
 
     def close(self) -> None:
         self.channel.close()
@@ -180,49 +225,100 @@ class InventoryClient:
         self.close()
 
 
-class AsyncInventoryClient:
-    """The same client over grpc.aio, for asyncio services: ``await client.products.GetProduct(...)``."""
+class AsyncInventoryClient(_Client):
+    """The same client over grpc.aio: ``await client.products.GetProduct(...)``,
+    ``async for product in client.iter_products(...)``. ``token_provider`` may be ``async def``.
+    """
 
-    def __init__(
+    _channel_module: ClassVar[Any] = aio
+    # Typed as the generated async stubs (they exist in the .pyi only; annotations are never evaluated).
+    products: product_pb2_grpc.ProductServiceAsyncStub
+    warehouses: warehouse_pb2_grpc.WarehouseServiceAsyncStub
+    users: user_pb2_grpc.UserServiceAsyncStub
+    stock: stock_pb2_grpc.StockServiceAsyncStub
+    transactions: transaction_pb2_grpc.TransactionServiceAsyncStub
+    stats: stats_pb2_grpc.StatsServiceAsyncStub
+
+    def _method_wrapper(
+        self, timeout: float | None, token: str | None, token_provider: AsyncTokenProvider | None
+    ) -> Callable[[Any], Any]:
+        return functools.partial(AsyncMethod, timeout=timeout, auth=AsyncCallAuth(token, token_provider))
+
+    def iter_products(
         self,
-        target: str,
         *,
-        tls: bool = False,
-        root_certificates: bytes | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
-        timeout: float | None = 10.0,
-        max_attempts: int = 4,
-        options: list[tuple[str, Any]] | None = None,
-    ) -> None:
-        channel_options = _channel_options(max_attempts, options)
-        secure = _credentials(tls, root_certificates, credentials)
-        if secure is not None:
-            self.channel = aio.secure_channel(target, secure, options=channel_options)
-        else:
-            self.channel = aio.insecure_channel(target, options=channel_options)
-        # Typed as the generated async stubs (they exist in the .pyi only, hence the strings).
-        ch, m = self.channel, _AsyncMethod
-        self.products = cast(
-            "product_pb2_grpc.ProductServiceAsyncStub",
-            _wrap(product_pb2_grpc.ProductServiceStub, ch, timeout, m),
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        show_deleted: bool = False,
+        timeout: float | None = None,
+    ) -> AsyncIterator[product_pb2.Product]:
+        """Every product matching ``filter``, page by page (``timeout`` is per page)."""
+        request = product_pb2.ListProductsRequest(
+            filter=filter, order_by=order_by, page_size=page_size, show_deleted=show_deleted
         )
-        self.warehouses = cast(
-            "warehouse_pb2_grpc.WarehouseServiceAsyncStub",
-            _wrap(warehouse_pb2_grpc.WarehouseServiceStub, ch, timeout, m),
+        return _pages.async_items(self.products.ListProducts, request, "products", timeout)
+
+    def iter_warehouses(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        show_deleted: bool = False,
+        timeout: float | None = None,
+    ) -> AsyncIterator[warehouse_pb2.Warehouse]:
+        """Every warehouse matching ``filter``, page by page."""
+        request = warehouse_pb2.ListWarehousesRequest(
+            filter=filter, order_by=order_by, page_size=page_size, show_deleted=show_deleted
         )
-        self.users = cast(
-            "user_pb2_grpc.UserServiceAsyncStub", _wrap(user_pb2_grpc.UserServiceStub, ch, timeout, m)
+        return _pages.async_items(self.warehouses.ListWarehouses, request, "warehouses", timeout)
+
+    def iter_users(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        show_deleted: bool = False,
+        timeout: float | None = None,
+    ) -> AsyncIterator[user_pb2.User]:
+        """Every user matching ``filter``, page by page."""
+        request = user_pb2.ListUsersRequest(
+            filter=filter, order_by=order_by, page_size=page_size, show_deleted=show_deleted
         )
-        self.stock = cast(
-            "stock_pb2_grpc.StockServiceAsyncStub", _wrap(stock_pb2_grpc.StockServiceStub, ch, timeout, m)
+        return _pages.async_items(self.users.ListUsers, request, "users", timeout)
+
+    def iter_stock_levels(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        product_id: str = "",
+        warehouse_id: str = "",
+        below_reorder_point: bool = False,
+        timeout: float | None = None,
+    ) -> AsyncIterator[stock_pb2.StockLevel]:
+        """Every stock level matching the filters, page by page."""
+        request = stock_pb2.ListStockLevelsRequest(
+            filter=filter,
+            order_by=order_by,
+            page_size=page_size,
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            below_reorder_point=below_reorder_point,
         )
-        self.transactions = cast(
-            "transaction_pb2_grpc.TransactionServiceAsyncStub",
-            _wrap(transaction_pb2_grpc.TransactionServiceStub, ch, timeout, m),
+        return _pages.async_items(self.stock.ListStockLevels, request, "stock_levels", timeout)
+
+    def iter_transactions(
+        self, *, filter: str = "", order_by: str = "", page_size: int = 0, timeout: float | None = None
+    ) -> AsyncIterator[transaction_pb2.StockTransaction]:
+        """Every ledger row matching ``filter``, page by page."""
+        request = transaction_pb2.ListTransactionsRequest(
+            filter=filter, order_by=order_by, page_size=page_size
         )
-        self.stats = cast(
-            "stats_pb2_grpc.StatsServiceAsyncStub", _wrap(stats_pb2_grpc.StatsServiceStub, ch, timeout, m)
-        )
+        return _pages.async_items(self.transactions.ListTransactions, request, "transactions", timeout)
 
     async def close(self) -> None:
         await self.channel.close(None)

@@ -67,11 +67,18 @@ class AbortedError(InventoryError):
 
 
 class UnauthenticatedError(InventoryError):
-    """Credentials missing or wrong."""
+    """No credentials, or credentials the server refuses (a missing, expired or invalid token).
+
+    The server tells no more than that on purpose: check the token's issuer, audience and expiry.
+    """
 
 
 class PermissionDeniedError(InventoryError):
-    """The caller may not do this."""
+    """The caller is known but may not do this; ``metadata`` of the ErrorInfo names the method."""
+
+
+class ResourceExhaustedError(InventoryError):
+    """Too many attempts or too much load (for example throttled logins); wait ``retry_delay`` seconds."""
 
 
 class UnavailableError(InventoryError):
@@ -98,6 +105,7 @@ _BY_CODE: dict[grpc.StatusCode, type[InventoryError]] = {
     grpc.StatusCode.ABORTED: AbortedError,
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.UNIMPLEMENTED: UnimplementedError,

@@ -17,7 +17,8 @@ from inventory_client import (
     UnavailableError,
     service_config,
 )
-from inventory_client.client import _Method
+from inventory_client._calls import Method
+from inventory_client.auth import CallAuth
 from inventory_client.errors import FailedPreconditionError, InvalidArgumentError, from_rpc_error
 from inventory_client.v1 import product_pb2, stock_pb2
 
@@ -49,12 +50,12 @@ def test_write_without_request_id_gets_one_and_callers_message_is_untouched() ->
         return "ok"
 
     request = stock_pb2.ReceiveStockRequest(product_id="p", warehouse_id="w", quantity=1)
-    assert _Method(fake, timeout=3.0)(request) == "ok"
+    assert Method(fake, 3.0, CallAuth())(request) == "ok"
     sent, kwargs = seen[0]
     assert sent.request_id
     assert request.request_id == ""
     assert kwargs["timeout"] == 3.0
-    _Method(fake, timeout=3.0)(stock_pb2.ReceiveStockRequest(request_id="mine"), timeout=1)
+    Method(fake, 3.0, CallAuth())(stock_pb2.ReceiveStockRequest(request_id="mine"), timeout=1)
     assert seen[1][0].request_id == "mine"
     assert seen[1][1]["timeout"] == 1
 
