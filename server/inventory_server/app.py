@@ -14,7 +14,6 @@ from typing import Any
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from inventory_client.v1 import (
     product_pb2,
@@ -33,6 +32,7 @@ from inventory_client.v1 import (
 from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
 from inventory_server.api.products import ProductServicer
+from inventory_server.api.reflection import enable_server_reflection
 from inventory_server.api.stats import StatsServicer
 from inventory_server.api.stock import StockServicer
 from inventory_server.api.transactions import TransactionServicer
@@ -118,13 +118,9 @@ class Application:
         self._add_servicers()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
-        reflection.enable_server_reflection(
-            (
-                *SERVICE_NAMES,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ),
-            self.server,
+        # grpc.reflection.v1 and v1alpha (api/reflection.py), each listing itself too.
+        enable_server_reflection(
+            (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), self.server
         )
         await self.monitor.start()
         if self.cache_listener is not None:

@@ -446,7 +446,9 @@ def test_server_wheel_holds_the_package_and_no_tests(wheels: dict[str, Path]) ->
     top = {f.split("/")[0] for f in files}
     assert top == {"inventory_server", next(t for t in top if t.endswith(".dist-info"))}
     assert not any("/tests/" in f or f.startswith("tests/") or f.endswith("conftest.py") for f in files)
-    for module in ("cli.py", "app.py", "config.py", "tls.py", "py.typed", "migrate/__init__.py"):
+    modules = ("cli.py", "app.py", "config.py", "tls.py", "py.typed", "migrate/__init__.py")
+    # reflection answers with these descriptors (comments kept): package data, not code
+    for module in (*modules, "api/reflection.py", "api/inventory_v1_descriptors.binpb"):
         assert f"inventory_server/{module}" in files, module
 
 
