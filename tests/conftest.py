@@ -82,14 +82,24 @@ def database_factory(admin_dsn: str) -> Iterator[Callable[..., str]]:
         return with_dbname(admin_dsn, name)
 
     yield create
-    for name in created:
+    for name in created:  # whatever a test did not drop itself (IF EXISTS: dropped ones are skipped)
         _drop(admin_dsn, name)
 
 
+def _dropped_after_the_test(admin_dsn: str, dsn: str) -> Iterator[str]:
+    """Yield ``dsn`` and drop its database as soon as the test is over.
+
+    Dropping per test keeps the session's teardown short: hundreds of drops left
+    to the end would all run inside the last test's timeout.
+    """
+    yield dsn
+    _drop(admin_dsn, str(conninfo_to_dict(dsn)["dbname"]))
+
+
 @pytest.fixture
-def empty_dsn(database_factory: Callable[..., str]) -> str:
+def empty_dsn(admin_dsn: str, database_factory: Callable[..., str]) -> Iterator[str]:
     """A fresh, empty database for one test."""
-    return database_factory()
+    yield from _dropped_after_the_test(admin_dsn, database_factory())
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +113,8 @@ def migrated_template(database_factory: Callable[..., str]) -> str:
 
 
 @pytest.fixture
-def migrated_dsn(database_factory: Callable[..., str], migrated_template: str) -> str:
+def migrated_dsn(
+    admin_dsn: str, database_factory: Callable[..., str], migrated_template: str
+) -> Iterator[str]:
     """A fresh database with the full schema, for one test."""
-    return database_factory(template=migrated_template)
+    yield from _dropped_after_the_test(admin_dsn, database_factory(template=migrated_template))
