@@ -13,7 +13,6 @@ Param(value='shipment')
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,6 @@ from inventory_server.db.query import (
     Column,
     ComparisonOp,
     Condition,
-    Lock,
     and_,
     coalesce,
     col,
@@ -226,12 +224,10 @@ class TransactionRepository(QueryRunner):
                 return
             checks = [
                 exists(
-                    dataclasses.replace(
-                        select(TRUE)
-                        .from_(REFERENCE_TABLES[ref.resource])
-                        .where(col("id").eq(ref.id), col("delete_time").is_null()),
-                        lock=Lock("KEY SHARE"),
-                    )
+                    select(TRUE)
+                    .from_(REFERENCE_TABLES[ref.resource])
+                    .where(col("id").eq(ref.id), col("delete_time").is_null())
+                    .for_key_share()
                 ).as_(f"ref{index}")
                 for index, ref in enumerate(references)
             ]

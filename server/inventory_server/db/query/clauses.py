@@ -17,25 +17,22 @@ LockWait = Literal["NOWAIT", "SKIP LOCKED"]
 
 @dataclass(frozen=True, slots=True)
 class CommonTable(Node):
-    """One entry of a WITH clause: ``"name" ("a", "b") AS [NOT] MATERIALIZED (query)``.
+    """One entry of a WITH clause: ``"name" ("a", "b") AS (query)``.
 
-    >>> CommonTable("recent", select(col("id")).from_("t")).as_string()
-    '"recent" AS (SELECT "id" FROM "t")'
+    >>> from inventory_server.db.query import select
+    >>> CommonTable("recent", select("id").from_("t"), ("product_id",)).as_string()
+    '"recent" ("product_id") AS (SELECT "id" FROM "t")'
     """
 
     name: str
     query: Statement
     columns: tuple[str, ...] = ()
-    materialized: bool | None = None
 
     def compile(self, params: Params) -> sql.Composable:
         parts: list[sql.Composable] = [sql.Identifier(self.name)]
         if self.columns:
             parts.append(sql.SQL(" ({})").format(join_sql([sql.Identifier(c) for c in self.columns])))
-        parts.append(sql.SQL(" AS "))
-        if self.materialized is not None:
-            parts.append(sql.SQL("MATERIALIZED " if self.materialized else "NOT MATERIALIZED "))
-        parts.append(sql.SQL("({})").format(self.query.compile(params)))
+        parts.append(sql.SQL(" AS ({})").format(self.query.compile(params)))
         return sql.Composed(parts)
 
     def as_string(self) -> str:
@@ -52,10 +49,12 @@ def compile_with(ctes: tuple[CommonTable, ...], recursive: bool, params: Params)
 
 @dataclass(frozen=True, slots=True)
 class Lock(Node):
-    """A row-locking clause.
+    """A row-locking clause: ``FOR UPDATE``, ``FOR NO KEY UPDATE``, ``FOR SHARE`` or ``FOR KEY SHARE``.
 
     >>> Lock("NO KEY UPDATE", ("s",), "SKIP LOCKED").as_string()
     'FOR NO KEY UPDATE OF "s" SKIP LOCKED'
+    >>> Lock("KEY SHARE").as_string()
+    'FOR KEY SHARE'
     """
 
     strength: LockStrength = "UPDATE"

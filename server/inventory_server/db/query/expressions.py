@@ -1,24 +1,32 @@
-"""Expressions and conditions: the parts of a query that stand for values and truths.
+"""Value expressions: the parts of a query that stand for a value.
 
 Every class renders through ``psycopg.sql``: identifiers are quoted with
 ``sql.Identifier`` and values become ``%s`` placeholders. Operators are
-methods (``col("sku").eq("A-1")``); conditions combine with ``&``, ``|`` and
-``~``.
+methods (``col("sku").eq("A-1")``); the conditions they return live in
+:mod:`inventory_server.db.query.conditions`.
+
+The two modules refer to each other (an expression's ``eq`` makes a
+condition; a condition is an expression). ``conditions`` imports names from
+here, so this module imports ``conditions`` as a module at its very end, once
+everything it needs is defined, and looks its classes up when a method runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from inventory_server.db.query.base import Node, Params, Statement, join_sql, safe_type_name
 
-ComparisonOp = Literal["=", "<>", "<", "<=", ">", ">=", "@>", "<@", "?", "LIKE", "ILIKE", "IS DISTINCT FROM"]
-ArithmeticOp = Literal["+", "-", "*", "/", "||"]
+if TYPE_CHECKING:
+    from inventory_server.db.query.conditions import Condition
+
+ComparisonOp = Literal["=", "<>", "<", "<=", ">", ">=", "@>", "?", "ILIKE", "IS DISTINCT FROM"]
+ArithmeticOp = Literal["+", "-", "||"]
 Direction = Literal["ASC", "DESC"]
 Nulls = Literal["FIRST", "LAST"]
 
@@ -32,6 +40,9 @@ class Expr(Node):
 
     __slots__ = ()
 
+    # Whether this expression is parenthesised when it is an operand of an operator.
+    compound: ClassVar[bool] = False
+
     def as_string(self) -> str:
         """The SQL of this expression alone, for tests and docstrings."""
         return self.compile(Params()).as_string(None)
@@ -39,73 +50,66 @@ class Expr(Node):
     # comparisons -----------------------------------------------------------
     def eq(self, other: Any) -> Condition:
         """``self = other``; ``eq(None)`` means ``IS NULL``."""
-        return IsNull(self) if other is None else Compare(self, "=", to_expr(other))
+        if other is None:
+            return conditions.IsNull(self)
+        return conditions.Compare(self, "=", to_expr(other))
 
     def ne(self, other: Any) -> Condition:
         """``self <> other``; ``ne(None)`` means ``IS NOT NULL``."""
-        return IsNull(self, negated=True) if other is None else Compare(self, "<>", to_expr(other))
+        if other is None:
+            return conditions.IsNull(self, negated=True)
+        return conditions.Compare(self, "<>", to_expr(other))
 
     def lt(self, other: Any) -> Condition:
-        return Compare(self, "<", to_expr(other))
+        return conditions.Compare(self, "<", to_expr(other))
 
     def le(self, other: Any) -> Condition:
-        return Compare(self, "<=", to_expr(other))
+        return conditions.Compare(self, "<=", to_expr(other))
 
     def gt(self, other: Any) -> Condition:
-        return Compare(self, ">", to_expr(other))
+        return conditions.Compare(self, ">", to_expr(other))
 
     def ge(self, other: Any) -> Condition:
-        return Compare(self, ">=", to_expr(other))
+        return conditions.Compare(self, ">=", to_expr(other))
 
     def compare(self, op: ComparisonOp, other: Any) -> Condition:
         """Any operator of :data:`ComparisonOp` chosen at run time (from a fixed table)."""
-        return Compare(self, op, to_expr(other))
+        return conditions.Compare(self, op, to_expr(other))
 
     def is_distinct_from(self, other: Any) -> Condition:
-        return Compare(self, "IS DISTINCT FROM", to_expr(other))
+        return conditions.Compare(self, "IS DISTINCT FROM", to_expr(other))
 
     def in_(self, values: Iterable[Any] | Statement) -> Condition:
         """``self IN (%s, ...)``, or ``self IN (SELECT ...)`` for a subquery."""
         if isinstance(values, Statement):
-            return InSubquery(self, values)
-        return InList(self, tuple(to_expr(v) for v in values))
-
-    def not_in(self, values: Iterable[Any] | Statement) -> Condition:
-        if isinstance(values, Statement):
-            return InSubquery(self, values, negated=True)
-        return InList(self, tuple(to_expr(v) for v in values), negated=True)
+            return conditions.InSubquery(self, values)
+        return conditions.InList(self, tuple(to_expr(v) for v in values))
 
     def eq_any(self, values: Sequence[Any]) -> Condition:
         """``self = ANY(%s)`` with the whole list as one array parameter."""
-        return AnyOf(self, Param(list(values)))
+        return conditions.AnyOf(self, Param(list(values)))
 
     def is_null(self) -> Condition:
-        return IsNull(self)
+        return conditions.IsNull(self)
 
     def is_not_null(self) -> Condition:
-        return IsNull(self, negated=True)
-
-    def between(self, low: Any, high: Any) -> Condition:
-        return Between(self, to_expr(low), to_expr(high))
-
-    def like(self, pattern: Any) -> Condition:
-        return Compare(self, "LIKE", to_expr(pattern))
+        return conditions.IsNull(self, negated=True)
 
     def ilike(self, pattern: Any) -> Condition:
-        """Case-insensitive match; escape ``%``/``_`` in user text with :func:`escape_like`."""
-        return Compare(self, "ILIKE", to_expr(pattern))
+        """Case-insensitive match; escape ``%``/``_`` in user text with ``escape_like``."""
+        return conditions.Compare(self, "ILIKE", to_expr(pattern))
 
     def contains(self, value: Any) -> Condition:
         """JSON containment ``self @> %s``; dicts and lists are sent as jsonb."""
         if isinstance(value, Mapping | list):
             value = Jsonb(value)
-        return Compare(self, "@>", to_expr(value))
+        return conditions.Compare(self, "@>", to_expr(value))
 
     def has_key(self, key: str) -> Condition:
         """JSON key existence ``self ? %s``."""
-        return Compare(self, "?", Param(key))
+        return conditions.Compare(self, "?", Param(key))
 
-    # ordering, naming, casting, arithmetic ---------------------------------
+    # ordering, naming, arithmetic --------------------------------------------
     def asc(self, nulls: Nulls | None = None) -> OrderItem:
         return OrderItem(self, "ASC", nulls)
 
@@ -116,17 +120,11 @@ class Expr(Node):
         """``self AS "alias"`` in a select list."""
         return Aliased(self, alias)
 
-    def cast(self, type_name: str) -> Cast:
-        return Cast(self, type_name)
-
     def __add__(self, other: Any) -> Arithmetic:
         return Arithmetic(self, "+", to_expr(other))
 
     def __sub__(self, other: Any) -> Arithmetic:
         return Arithmetic(self, "-", to_expr(other))
-
-    def __mul__(self, other: Any) -> Arithmetic:
-        return Arithmetic(self, "*", to_expr(other))
 
     def concat(self, other: Any) -> Arithmetic:
         return Arithmetic(self, "||", to_expr(other))
@@ -141,13 +139,10 @@ def to_expr(value: Any) -> Expr:
     return Param(value)
 
 
-def escape_like(text: str) -> str:
-    r"""``text`` with ``\``, ``%`` and ``_`` escaped, for a LIKE pattern that matches it literally.
-
-    >>> escape_like("50%_off")
-    '50\\%\\_off'
-    """
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def operand(expr: Expr, params: Params) -> sql.Composable:
+    """``expr`` compiled as the operand of an operator: parenthesised when it is itself compound."""
+    compiled = expr.compile(params)
+    return sql.SQL("({})").format(compiled) if expr.compound else compiled
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,35 +183,30 @@ def col(name: str, qualifier: str | None = None) -> Column:
 
 @dataclass(frozen=True, slots=True)
 class Star(Expr):
-    """``*`` or ``"p".*``.
+    """``*``, as in ``count(*)``.
 
-    >>> Star("p").as_string()
-    '"p".*'
+    >>> Star().as_string()
+    '*'
     """
 
-    qualifier: str | None = None
-
     def compile(self, params: Params) -> sql.Composable:
-        if self.qualifier is None:
-            return sql.SQL("*")
-        return sql.Composed([sql.Identifier(self.qualifier), sql.SQL(".*")])
+        return sql.SQL("*")
 
 
 @dataclass(frozen=True, slots=True)
 class Keyword(Expr):
     """One of a few fixed SQL words usable as a value.
 
-    >>> DEFAULT.as_string()
-    'DEFAULT'
+    >>> NULL.as_string()
+    'NULL'
     """
 
-    word: Literal["DEFAULT", "NULL", "TRUE", "FALSE", "CURRENT_TIMESTAMP"]
+    word: Literal["NULL", "TRUE", "FALSE"]
 
     def compile(self, params: Params) -> sql.Composable:
         return sql.SQL(self.word)
 
 
-DEFAULT = Keyword("DEFAULT")
 NULL = Keyword("NULL")
 
 
@@ -239,7 +229,7 @@ class Aliased(Expr):
 class Cast(Expr):
     """``CAST(expr AS type)``; the type name is checked against a strict pattern.
 
-    >>> Param("x").cast("uuid[]").as_string()
+    >>> Cast(Param("x"), "uuid[]").as_string()
     'CAST(%s AS uuid[])'
     """
 
@@ -256,23 +246,19 @@ class Arithmetic(Expr):
 
     >>> (col("on_hand") + 5).as_string()
     '"on_hand" + %s'
+    >>> ((col("on_hand") - col("reserved")) - 1).as_string()
+    '("on_hand" - "reserved") - %s'
     """
+
+    compound: ClassVar[bool] = True
 
     left: Expr
     op: ArithmeticOp
     right: Expr
 
     def compile(self, params: Params) -> sql.Composable:
-        return sql.SQL("{} {} {}").format(
-            _operand(self.left, params), sql.SQL(self.op), _operand(self.right, params)
-        )
-
-
-def _operand(expr: Expr, params: Params) -> sql.Composable:
-    compiled = expr.compile(params)
-    if isinstance(expr, Arithmetic | Condition):
-        return sql.SQL("({})").format(compiled)
-    return compiled
+        left, right = operand(self.left, params), operand(self.right, params)
+        return sql.SQL("{} {} {}").format(left, sql.SQL(self.op), right)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +279,7 @@ class Row(Expr):
 class Subquery(Expr):
     """A statement used as a value: ``(SELECT ...)``.
 
-    >>> from inventory_server.db.query.select import select
+    >>> from inventory_server.db.query import select
     >>> Subquery(select(col("id")).from_("t")).as_string()
     '(SELECT "id" FROM "t")'
     """
@@ -335,236 +321,5 @@ def order_item(item: OrderItem | Expr | str) -> OrderItem:
     return OrderItem(item)
 
 
-# conditions ------------------------------------------------------------------
-class Condition(Expr):
-    """An expression of type boolean; combine with ``&`` (AND), ``|`` (OR) and ``~`` (NOT).
-
-    >>> (col("a").eq(1) & (col("b").eq(2) | ~col("c").is_null())).as_string()
-    '"a" = %s AND ("b" = %s OR NOT ("c" IS NULL))'
-    """
-
-    __slots__ = ()
-
-    def __and__(self, other: Condition) -> Condition:
-        return and_(self, other)
-
-    def __or__(self, other: Condition) -> Condition:
-        return or_(self, other)
-
-    def __invert__(self) -> Condition:
-        return Not(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Compare(Condition):
-    """``left op right`` for an operator from a fixed list.
-
-    >>> col("attributes").contains({"color": "red"}).as_string()
-    '"attributes" @> %s'
-    """
-
-    left: Expr
-    op: ComparisonOp
-    right: Expr
-
-    def compile(self, params: Params) -> sql.Composable:
-        return sql.SQL("{} {} {}").format(
-            _operand(self.left, params), sql.SQL(self.op), _operand(self.right, params)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class BoolOp(Condition):
-    """``a AND b AND ...`` or ``a OR b OR ...``; nested groups are parenthesised.
-
-    An empty AND is ``TRUE`` and an empty OR is ``FALSE``.
-
-    >>> or_(col("a").eq(1), col("a").eq(2)).as_string()
-    '"a" = %s OR "a" = %s'
-    """
-
-    op: Literal["AND", "OR"]
-    items: tuple[Condition, ...]
-
-    def compile(self, params: Params) -> sql.Composable:
-        if not self.items:
-            return sql.SQL("TRUE" if self.op == "AND" else "FALSE")
-        parts: list[sql.Composable] = []
-        for item in self.items:
-            compiled = item.compile(params)
-            parts.append(sql.SQL("({})").format(compiled) if isinstance(item, BoolOp) else compiled)
-        return join_sql(parts, f" {self.op} ")
-
-
-def and_(*conditions: Condition | None) -> Condition:
-    """All of ``conditions`` (None entries are skipped; nested ANDs are flattened)."""
-    return _combine("AND", conditions)
-
-
-def or_(*conditions: Condition | None) -> Condition:
-    """Any of ``conditions`` (None entries are skipped; nested ORs are flattened)."""
-    return _combine("OR", conditions)
-
-
-def and_where(existing: Condition | None, more: Iterable[Condition | None]) -> Condition | None:
-    """``existing`` AND every non-None condition of ``more``; ``existing`` itself when there is none."""
-    added = [c for c in more if c is not None]
-    if not added:
-        return existing
-    return and_(existing, *added)
-
-
-def _combine(op: Literal["AND", "OR"], conditions: Iterable[Condition | None]) -> Condition:
-    items: list[Condition] = []
-    for condition in conditions:
-        if condition is None:
-            continue
-        if isinstance(condition, BoolOp) and condition.op == op:
-            items.extend(condition.items)
-        else:
-            items.append(condition)
-    if len(items) == 1:
-        return items[0]
-    return BoolOp(op, tuple(items))
-
-
-@dataclass(frozen=True, slots=True)
-class Not(Condition):
-    """``NOT (condition)``.
-
-    >>> not_(col("a").eq(1)).as_string()
-    'NOT ("a" = %s)'
-    """
-
-    item: Condition
-
-    def compile(self, params: Params) -> sql.Composable:
-        return sql.SQL("NOT ({})").format(self.item.compile(params))
-
-
-def not_(condition: Condition) -> Condition:
-    return Not(condition)
-
-
-@dataclass(frozen=True, slots=True)
-class Truth(Condition):
-    """A boolean-valued expression (a bool column, a function) used as a condition.
-
-    >>> Truth(col("active")).as_string()
-    '"active"'
-    """
-
-    expr: Expr
-
-    def compile(self, params: Params) -> sql.Composable:
-        return self.expr.compile(params)
-
-
-TRUE = Truth(Keyword("TRUE"))
-FALSE = Truth(Keyword("FALSE"))
-
-
-@dataclass(frozen=True, slots=True)
-class InList(Condition):
-    """``expr IN (%s, ...)``; an empty list is ``FALSE`` (``TRUE`` when negated).
-
-    >>> col("a").in_([1, 2]).as_string()
-    '"a" IN (%s, %s)'
-    """
-
-    expr: Expr
-    values: tuple[Expr, ...]
-    negated: bool = False
-
-    def compile(self, params: Params) -> sql.Composable:
-        if not self.values:
-            return sql.SQL("TRUE" if self.negated else "FALSE")
-        keyword = "NOT IN" if self.negated else "IN"
-        values = join_sql([value.compile(params) for value in self.values])
-        return sql.SQL("{} {} ({})").format(self.expr.compile(params), sql.SQL(keyword), values)
-
-
-@dataclass(frozen=True, slots=True)
-class InSubquery(Condition):
-    """``expr IN (SELECT ...)``.
-
-    >>> from inventory_server.db.query.select import select
-    >>> col("id").in_(select(col("product_id")).from_("stock_levels")).as_string()
-    '"id" IN (SELECT "product_id" FROM "stock_levels")'
-    """
-
-    expr: Expr
-    query: Statement
-    negated: bool = False
-
-    def compile(self, params: Params) -> sql.Composable:
-        keyword = sql.SQL("NOT IN" if self.negated else "IN")
-        return sql.SQL("{} {} ({})").format(self.expr.compile(params), keyword, self.query.compile(params))
-
-
-@dataclass(frozen=True, slots=True)
-class AnyOf(Condition):
-    """``expr = ANY(%s)`` with one array parameter (one statement shape for any list length).
-
-    >>> col("id").eq_any([1, 2, 3]).as_string()
-    '"id" = ANY(%s)'
-    """
-
-    expr: Expr
-    values: Expr
-
-    def compile(self, params: Params) -> sql.Composable:
-        return sql.SQL("{} = ANY({})").format(self.expr.compile(params), self.values.compile(params))
-
-
-@dataclass(frozen=True, slots=True)
-class IsNull(Condition):
-    """``expr IS NULL`` / ``expr IS NOT NULL``.
-
-    >>> col("delete_time").is_null().as_string()
-    '"delete_time" IS NULL'
-    """
-
-    expr: Expr
-    negated: bool = False
-
-    def compile(self, params: Params) -> sql.Composable:
-        keyword = "IS NOT NULL" if self.negated else "IS NULL"
-        return sql.SQL("{} {}").format(_operand(self.expr, params), sql.SQL(keyword))
-
-
-@dataclass(frozen=True, slots=True)
-class Between(Condition):
-    """``expr BETWEEN low AND high``.
-
-    >>> col("qty").between(1, 9).as_string()
-    '"qty" BETWEEN %s AND %s'
-    """
-
-    expr: Expr
-    low: Expr
-    high: Expr
-
-    def compile(self, params: Params) -> sql.Composable:
-        return sql.SQL("{} BETWEEN {} AND {}").format(
-            _operand(self.expr, params), _operand(self.low, params), _operand(self.high, params)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Exists(Condition):
-    """``EXISTS (SELECT ...)``.
-
-    >>> from inventory_server.db.query.select import select
-    >>> exists(select(Param(1)).from_("t")).as_string()
-    'EXISTS (SELECT %s FROM "t")'
-    """
-
-    query: Statement
-
-    def compile(self, params: Params) -> sql.Composable:
-        return sql.SQL("EXISTS ({})").format(self.query.compile(params))
-
-
-def exists(query: Statement) -> Condition:
-    return Exists(query)
+# Last, so that ``conditions`` finds every name it imports from here (see the module docstring).
+from inventory_server.db.query import conditions  # noqa: E402

@@ -14,43 +14,35 @@ from typing import Any
 from psycopg import sql
 
 from inventory_server.db.query.base import Params, join_sql, safe_word
-from inventory_server.db.query.expressions import (
-    Column,
-    Condition,
-    Expr,
-    OrderItem,
-    Star,
-    order_item,
-    to_expr,
-)
+from inventory_server.db.query.conditions import Condition
+from inventory_server.db.query.expressions import Column, Expr, OrderItem, Star, order_item, to_expr
 
 
 @dataclass(frozen=True, slots=True)
 class Func(Expr):
-    """``name(arg, ...)``, optionally ``name(DISTINCT arg)`` or with ``FILTER (WHERE ...)``.
+    """``name(arg, ...)``, optionally with ``FILTER (WHERE ...)``.
 
-    >>> func("lower", Param("A")).as_string()
+    >>> from inventory_server.db.query import col
+    >>> func("lower", "A").as_string()
     'lower(%s)'
-    >>> count().as_string()
-    'count(*)'
+    >>> count().filter(col("inserted").eq(True)).as_string()
+    'count(*) FILTER (WHERE "inserted" = %s)'
     """
 
     name: str
     args: tuple[Expr, ...] = ()
-    distinct: bool = False
     filter_where: Condition | None = None
 
     def compile(self, params: Params) -> sql.Composable:
         args = join_sql([arg.compile(params) for arg in self.args])
-        prefix = sql.SQL("DISTINCT ") if self.distinct else sql.SQL("")
-        call = sql.SQL("{}({}{})").format(safe_word(self.name, "function name"), prefix, args)
+        call = sql.SQL("{}({})").format(safe_word(self.name, "function name"), args)
         if self.filter_where is None:
             return call
         return sql.SQL("{} FILTER (WHERE {})").format(call, self.filter_where.compile(params))
 
     def filter(self, condition: Condition) -> Func:
         """An aggregate restricted to rows matching ``condition``."""
-        return Func(self.name, self.args, self.distinct, condition)
+        return Func(self.name, self.args, condition)
 
     def over(
         self,
@@ -66,6 +58,7 @@ class Func(Expr):
 class Window(Expr):
     """A window function call.
 
+    >>> from inventory_server.db.query import col
     >>> func("row_number").over(partition_by=["warehouse_id"], order_by=[col("qty").desc()]).as_string()
     'row_number() OVER (PARTITION BY "warehouse_id" ORDER BY "qty" DESC)'
     """
@@ -91,11 +84,9 @@ def func(name: str, *args: Any) -> Func:
     return Func(name, tuple(to_expr(arg) for arg in args))
 
 
-def count(expr: Expr | None = None, *, distinct: bool = False) -> Func:
-    """``count(*)``, ``count(expr)`` or ``count(DISTINCT expr)``."""
-    if expr is None:
-        return Func("count", (Star(),))
-    return Func("count", (expr,), distinct=distinct)
+def count(expr: Expr | None = None) -> Func:
+    """``count(*)`` or ``count(expr)``."""
+    return Func("count", (Star() if expr is None else expr,))
 
 
 def now() -> Func:

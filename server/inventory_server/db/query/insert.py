@@ -1,4 +1,4 @@
-"""INSERT statements: multi-row VALUES or a SELECT, ON CONFLICT, RETURNING."""
+"""INSERT statements: multi-row VALUES or a SELECT, ON CONFLICT (upsert), RETURNING."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any, Literal
 from psycopg import sql
 
 from inventory_server.db.query.base import Node, Params, Statement, join_sql
-from inventory_server.db.query.clauses import CommonTable, columns_of, compile_returning, compile_with
-from inventory_server.db.query.expressions import Column, Condition, Expr, to_expr
+from inventory_server.db.query.clauses import columns_of, compile_returning
+from inventory_server.db.query.expressions import Column, Expr, to_expr
 from inventory_server.db.query.tables import Table
 
 
@@ -33,26 +33,24 @@ def assignments_of(values: Mapping[str, Any]) -> tuple[tuple[str, Expr], ...]:
 
 @dataclass(frozen=True, slots=True)
 class OnConflict(Node):
-    """``ON CONFLICT (target) [WHERE ...] DO NOTHING`` or ``DO UPDATE SET ... [WHERE ...]``.
+    """``ON CONFLICT [(target)] DO NOTHING`` or ``ON CONFLICT (target) DO UPDATE SET ...`` (an upsert).
 
     Targets that are not plain columns (``lower(sku)``) are parenthesised, as
     PostgreSQL requires for index expressions.
 
+    >>> from inventory_server.db.query import col, func
     >>> OnConflict((func("lower", col("sku")),), action="NOTHING").as_string()
     'ON CONFLICT ((lower("sku"))) DO NOTHING'
+    >>> OnConflict((col("sku"),), "UPDATE", (("name", excluded("name")),)).as_string()
+    'ON CONFLICT ("sku") DO UPDATE SET "name" = "excluded"."name"'
     """
 
     target: tuple[Expr, ...] = ()
-    constraint: str | None = None
-    target_where: Condition | None = None
     action: Literal["NOTHING", "UPDATE"] = "NOTHING"
     assignments: tuple[tuple[str, Expr], ...] = ()
-    update_where: Condition | None = None
 
     def __post_init__(self) -> None:
-        if self.target and self.constraint:
-            raise ValueError("ON CONFLICT takes a target or a constraint, not both")
-        if self.action == "UPDATE" and not (self.target or self.constraint):
+        if self.action == "UPDATE" and not self.target:
             raise ValueError("ON CONFLICT DO UPDATE needs a conflict target")
         if self.action == "UPDATE" and not self.assignments:
             raise ValueError("ON CONFLICT DO UPDATE needs at least one assignment")
@@ -65,16 +63,10 @@ class OnConflict(Node):
                 for t in self.target
             ]
             parts.append(sql.SQL(" ({})").format(join_sql(targets)))
-            if self.target_where is not None:
-                parts.append(sql.SQL(" WHERE {}").format(self.target_where.compile(params)))
-        elif self.constraint:
-            parts.append(sql.SQL(" ON CONSTRAINT {}").format(sql.Identifier(self.constraint)))
         if self.action == "NOTHING":
             parts.append(sql.SQL(" DO NOTHING"))
             return sql.Composed(parts)
         parts.append(sql.SQL(" DO UPDATE SET {}").format(compile_assignments(self.assignments, params)))
-        if self.update_where is not None:
-            parts.append(sql.SQL(" WHERE {}").format(self.update_where.compile(params)))
         return sql.Composed(parts)
 
     def as_string(self) -> str:
@@ -99,7 +91,6 @@ class Insert(Statement):
     source: Statement | None = None
     conflict: OnConflict | None = None
     returning_: tuple[Expr, ...] = ()
-    ctes: tuple[CommonTable, ...] = ()
 
     def values(self, *rows: Mapping[str, Any]) -> Insert:
         """Add rows; every row must name the same columns (the first row sets them)."""
@@ -115,39 +106,24 @@ class Insert(Statement):
         """``INSERT INTO t (columns) SELECT ...``."""
         return replace(self, columns=tuple(columns), source=query)
 
-    def on_conflict_do_nothing(self, *target: Expr | str, where: Condition | None = None) -> Insert:
-        return replace(self, conflict=OnConflict(columns_of(target), target_where=where))
+    def on_conflict_do_nothing(self, *target: Expr | str) -> Insert:
+        return replace(self, conflict=OnConflict(columns_of(target)))
 
-    def on_conflict_do_update(
-        self,
-        target: Sequence[Expr | str] = (),
-        set: Mapping[str, Any] | None = None,
-        *,
-        constraint: str | None = None,
-        target_where: Condition | None = None,
-        where: Condition | None = None,
-    ) -> Insert:
-        """``ON CONFLICT (target) DO UPDATE SET ... [WHERE where]``; use :func:`excluded` for new values."""
-        conflict = OnConflict(
-            columns_of(target), constraint, target_where, "UPDATE", assignments_of(set or {}), where
-        )
-        return replace(self, conflict=conflict)
+    def on_conflict_do_update(self, target: Sequence[Expr | str], set: Mapping[str, Any]) -> Insert:
+        """``ON CONFLICT (target) DO UPDATE SET ...``; use :func:`excluded` for the proposed values."""
+        return replace(self, conflict=OnConflict(columns_of(target), "UPDATE", assignments_of(set)))
 
     def returning(self, *columns: Expr | str) -> Insert:
         return replace(self, returning_=self.returning_ + columns_of(columns))
 
-    def with_(self, name: str, query: Statement, *, columns: tuple[str, ...] = ()) -> Insert:
-        return replace(self, ctes=(*self.ctes, CommonTable(name, query, columns)))
-
     def compile(self, params: Params) -> sql.Composable:
         if (self.source is None) == (not self.rows):
             raise ValueError("an INSERT needs either VALUES rows or a SELECT")
-        parts: list[sql.Composable] = [compile_with(self.ctes, False, params)]
-        parts.append(
+        parts: list[sql.Composable] = [
             sql.SQL("INSERT INTO {} ({})").format(
                 self.table.compile(params), join_sql([sql.Identifier(c) for c in self.columns])
             )
-        )
+        ]
         if self.source is not None:
             parts.append(sql.SQL(" {}").format(self.source.compile(params)))
         else:

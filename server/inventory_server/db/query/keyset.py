@@ -18,19 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from inventory_server.db.query.expressions import (
-    Condition,
-    OrderItem,
-    Param,
-    Row,
-    and_,
-    or_,
-)
+from inventory_server.db.query.conditions import Condition, and_, or_
+from inventory_server.db.query.expressions import OrderItem, Param, Row
 
 
 def keyset_after(keys: Sequence[OrderItem], cursor: Sequence[Any]) -> Condition:
     """The condition for rows strictly after ``cursor`` in the order ``keys``.
 
+    >>> from inventory_server.db.query import col
     >>> keys = [col("name").asc(), col("id").asc()]
     >>> keyset_after(keys, ["Bolt", 7]).as_string()
     '("name", "id") > (%s, %s)'

@@ -20,15 +20,8 @@ from inventory_server.db.query.clauses import (
     columns_of,
     compile_with,
 )
-from inventory_server.db.query.expressions import (
-    Condition,
-    Expr,
-    OrderItem,
-    Subquery,
-    and_,
-    and_where,
-    order_item,
-)
+from inventory_server.db.query.conditions import Condition, and_where
+from inventory_server.db.query.expressions import Expr, OrderItem, Subquery, order_item
 from inventory_server.db.query.tables import AliasedQuery, FromItem, Join, JoinKind, from_item
 
 SetOperator = Literal["UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT", "EXCEPT ALL"]
@@ -64,35 +57,47 @@ class Query(Statement):
 class Select(Query):
     """A SELECT statement.
 
+    >>> from inventory_server.db.query import col, table
     >>> q = (select("id", "sku").from_("products")
     ...      .where(col("delete_time").is_null(), col("sku").ilike("%a%"))
     ...      .order_by(col("sku").desc(), "id").limit(10).for_update(skip_locked=True))
-    >>> print(q.as_string())
+    >>> print(q.as_string())  # doctest: +NORMALIZE_WHITESPACE
     SELECT "id", "sku" FROM "products" WHERE "delete_time" IS NULL AND "sku" ILIKE %s
     ORDER BY "sku" DESC, "id" ASC LIMIT %s FOR UPDATE SKIP LOCKED
     >>> q.build()[1]
     ['%a%', 10]
+
+    Common table expressions, also recursive ones:
+
+    >>> tree = table("categories", "c")
+    >>> walk = (select("id", "parent_id").from_("categories").where(col("id").eq(1))
+    ...         .union_all(select(tree.col("id"), tree.col("parent_id")).from_(tree)
+    ...                    .join("up", col("parent_id", "up").eq(tree.col("id")))))
+    >>> ancestors = select("id").from_("up").with_("up", walk, recursive=True)
+    >>> print(ancestors.as_string())  # doctest: +NORMALIZE_WHITESPACE
+    WITH RECURSIVE "up" AS ((SELECT "id", "parent_id" FROM "categories" WHERE "id" = %s)
+    UNION ALL (SELECT "c"."id", "c"."parent_id" FROM "categories" AS "c"
+    INNER JOIN "up" ON "up"."parent_id" = "c"."id")) SELECT "id" FROM "up"
+
+    Row locks, ``FOR KEY SHARE`` included (the lock a foreign-key check takes):
+
+    >>> select("id").from_("products").where(col("id").eq(1)).for_key_share().as_string()
+    'SELECT "id" FROM "products" WHERE "id" = %s FOR KEY SHARE'
     """
 
     columns: tuple[Expr, ...] = ()
     from_items: tuple[FromItem, ...] = ()
     joins: tuple[Join, ...] = ()
     where_: Condition | None = None
-    group_by_: tuple[Expr, ...] = ()
-    having_: Condition | None = None
     order_by_: tuple[OrderItem, ...] = ()
     limit_: int | None = None
     lock: Lock | None = None
-    distinct_: bool = False
     ctes: tuple[CommonTable, ...] = ()
     recursive: bool = False
 
     def select(self, *columns: Expr | str) -> Select:
         """Add columns to the select list."""
         return replace(self, columns=self.columns + columns_of(columns))
-
-    def distinct(self) -> Select:
-        return replace(self, distinct_=True)
 
     def from_(self, *items: FromItem | str) -> Select:
         return replace(self, from_items=self.from_items + tuple(from_item(i) for i in items))
@@ -103,18 +108,9 @@ class Select(Query):
     def left_join(self, item: FromItem | str, on: Condition) -> Select:
         return self.join(item, on, "LEFT")
 
-    def cross_join(self, item: FromItem | str) -> Select:
-        return replace(self, joins=(*self.joins, Join("CROSS", from_item(item))))
-
     def where(self, *conditions: Condition | None) -> Select:
         """AND ``conditions`` onto the existing WHERE (None entries are ignored)."""
         return replace(self, where_=and_where(self.where_, conditions))
-
-    def group_by(self, *exprs: Expr | str) -> Select:
-        return replace(self, group_by_=self.group_by_ + columns_of(exprs))
-
-    def having(self, *conditions: Condition) -> Select:
-        return replace(self, having_=and_(self.having_, *conditions))
 
     def order_by(self, *items: OrderItem | Expr | str) -> Select:
         """Append ORDER BY keys (plain names and expressions sort ascending)."""
@@ -141,6 +137,12 @@ class Select(Query):
     ) -> Select:
         return self._locked("SHARE", of, skip_locked, nowait)
 
+    def for_key_share(
+        self, *, of: tuple[str, ...] = (), skip_locked: bool = False, nowait: bool = False
+    ) -> Select:
+        """The weakest row lock: it only blocks deleting the row or changing its key."""
+        return self._locked("KEY SHARE", of, skip_locked, nowait)
+
     def _locked(self, strength: LockStrength, of: tuple[str, ...], skip_locked: bool, nowait: bool) -> Select:
         if skip_locked and nowait:
             raise ValueError("choose SKIP LOCKED or NOWAIT, not both")
@@ -154,15 +156,14 @@ class Select(Query):
         *,
         columns: tuple[str, ...] = (),
         recursive: bool = False,
-        materialized: bool | None = None,
     ) -> Select:
         """Add a common table expression; ``recursive=True`` makes the clause ``WITH RECURSIVE``."""
-        cte = CommonTable(name, query, columns, materialized)
+        cte = CommonTable(name, query, columns)
         return replace(self, ctes=(*self.ctes, cte), recursive=self.recursive or recursive)
 
     def compile(self, params: Params) -> sql.Composable:
         parts: list[sql.Composable] = [compile_with(self.ctes, self.recursive, params)]
-        parts.append(sql.SQL("SELECT DISTINCT " if self.distinct_ else "SELECT "))
+        parts.append(sql.SQL("SELECT "))
         if not self.columns:
             raise ValueError("a SELECT needs at least one column")
         parts.append(compile_all(self.columns, params))
@@ -174,10 +175,6 @@ class Select(Query):
             parts.append(sql.SQL(" {}").format(join.compile(params)))
         if self.where_ is not None:
             parts.append(sql.SQL(" WHERE {}").format(self.where_.compile(params)))
-        if self.group_by_:
-            parts.append(sql.SQL(" GROUP BY {}").format(compile_all(self.group_by_, params)))
-        if self.having_ is not None:
-            parts.append(sql.SQL(" HAVING {}").format(self.having_.compile(params)))
         if self.order_by_:
             parts.append(sql.SQL(" ORDER BY {}").format(compile_all(self.order_by_, params)))
         if self.limit_ is not None:
@@ -197,6 +194,8 @@ class Compound(Query):
     """Two queries joined by a set operator, with an optional ORDER BY and LIMIT over the result.
 
     >>> a = select("id").from_("a")
+    >>> a.intersect(select("id").from_("b")).except_(select("id").from_("c")).as_string()
+    '((SELECT "id" FROM "a") INTERSECT (SELECT "id" FROM "b")) EXCEPT (SELECT "id" FROM "c")'
     >>> a.union_all(select("id").from_("b")).order_by("id").limit(5).as_string()
     '(SELECT "id" FROM "a") UNION ALL (SELECT "id" FROM "b") ORDER BY "id" ASC LIMIT %s'
     """
