@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every check and every test: lint, types, contract (buf lint, breaking,
-# stale codegen), Dockerfile lint, then pytest (unit, integration, e2e).
+# stale codegen), Dockerfile lint, the query builder's doctests, then pytest
+# (unit, integration, e2e).
 # Extra arguments go to pytest, e.g. scripts/test.sh tests/unit -k etag
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,11 @@ if [ -f Dockerfile ]; then
   step "hadolint"
   .venv/bin/hadolint Dockerfile
 fi
+
+step "doctests: the query builder's and list translator's examples, run as written"
+# Plain --doctest-modules, no injected names: an example that does not run on its own fails here.
+.venv/bin/python -m pytest -p no:cacheprovider -q --doctest-modules \
+  server/inventory_server/db/query server/inventory_server/db/listing
 
 step "pytest"
 rc=0

@@ -20,9 +20,11 @@ RowT = TypeVar("RowT", bound=Mapping[str, Any])
 class ListPlan:
     """What one List call runs: ``apply`` it to a SELECT, then ``split`` the rows it returns.
 
+    >>> from inventory_server.db.listing.fields import FieldSpec
+    >>> from inventory_server.db.query import select
     >>> fields = ResourceFields("things", (FieldSpec("qty", "qty", "int", sortable=True),))
     >>> plan = plan_list(fields, ListQuery(page_size=2, filter="qty > 1", order_by="qty desc"))
-    >>> print(plan.apply(select("id", "qty").from_("things")).as_string())
+    >>> print(plan.apply(select("id", "qty").from_("things")).as_string())  # doctest: +NORMALIZE_WHITESPACE
     SELECT "id", "qty" FROM "things" WHERE "qty" > %s AND "delete_time" IS NULL
     ORDER BY "qty" DESC, "id" DESC LIMIT %s
     """
