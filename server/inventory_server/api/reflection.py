@@ -143,7 +143,7 @@ class ReflectionServicer:
         if kind == "file_by_filename":
             return self._files(request, self._pool.FindFileByName(request.file_by_filename))
         if kind == "file_containing_symbol":
-            return self._files(request, self._pool.FindFileContainingSymbol(request.file_containing_symbol))
+            return self._files(request, self._file_containing_symbol(request.file_containing_symbol))
         if kind == "file_containing_extension":
             wanted = request.file_containing_extension
             message = self._pool.FindMessageTypeByName(wanted.containing_type)
@@ -165,6 +165,15 @@ class ReflectionServicer:
                 list_services_response=reflection_pb2.ListServiceResponse(service=services),
             )
         return self._error(request, grpc.StatusCode.INVALID_ARGUMENT)
+
+    def _file_containing_symbol(self, name: str) -> descriptor.FileDescriptor:
+        try:
+            return self._pool.FindFileContainingSymbol(name)
+        except KeyError:
+            # The Python pool does not resolve method names (grpcurl describe
+            # inventory.v1.StockService.ShipStock asks for one); the C++ and Go servers do.
+            method = self._pool.FindMethodByName(name)
+            return method.containing_service.file
 
     @staticmethod
     def _files(request: Request, file: descriptor.FileDescriptor) -> Response:

@@ -110,6 +110,24 @@ def test_v1_descriptor_registers_once_and_resolves() -> None:
     assert method.input_type.full_name == "grpc.reflection.v1.ServerReflectionRequest"
 
 
+@pytest.mark.parametrize(
+    ("symbol", "file"),
+    [
+        ("inventory.v1.StockService", "inventory/v1/stock.proto"),
+        ("inventory.v1.StockService.ShipStock", "inventory/v1/stock.proto"),  # what `grpcurl describe` sends
+        ("inventory.v1.Product.sku", "inventory/v1/product.proto"),
+        ("inventory.v1.ROLE_CLERK", "inventory/v1/user.proto"),
+        ("grpc.reflection.v1.ServerReflection.ServerReflectionInfo", V1_FILE_NAME),
+    ],
+)
+def test_file_containing_symbol_resolves_services_methods_fields_and_enum_values(
+    symbol: str, file: str
+) -> None:
+    response = ask(file_containing_symbol=symbol)
+    first = response.file_descriptor_response.file_descriptor_proto[0]
+    assert descriptor_pb2.FileDescriptorProto.FromString(first).name == file
+
+
 def test_list_services_names_both_reflection_versions_once() -> None:
     names = [s.name for s in ask(list_services="").list_services_response.service]
     assert names == sorted(set(names))
@@ -122,6 +140,7 @@ def test_list_services_names_both_reflection_versions_once() -> None:
     [
         {"file_by_filename": "no/such.proto"},
         {"file_containing_symbol": "no.such.Symbol"},
+        {"file_containing_symbol": "inventory.v1.StockService.NoSuchMethod"},
         {"all_extension_numbers_of_type": "no.such.Message"},
         {"file_containing_extension": {"containing_type": "inventory.v1.Product", "extension_number": 999}},
     ],
