@@ -43,6 +43,7 @@ from inventory_server.config import Settings
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, HealthObserver
 from inventory_server.db.uow import TransactionRunner
+from inventory_server.listen import bind, ensure_free
 from inventory_server.repositories.instrumentation import query_stats
 from inventory_server.services.maintenance import IdempotencyPurger
 from inventory_server.services.products import ProductService
@@ -79,6 +80,8 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
     # Recycle connections so dns:/// round-robin clients discover new replicas.
     ("grpc.max_connection_age_ms", 300_000),
     ("grpc.max_connection_age_grace_ms", 30_000),
+    # No SO_REUSEPORT: a busy port is an error, never silently shared (inventory_server.listen).
+    ("grpc.so_reuseport", 0),
 ]
 
 
@@ -94,7 +97,10 @@ class Application:
 
     async def start(self) -> None:
         s = self.settings
-        # First, so that unusable certificate files fail before anything connects.
+        # First, so that a busy port or unusable certificate files fail before anything connects.
+        ensure_free(s.host, s.port)
+        if s.health_port:
+            ensure_free(s.host, s.health_port)
         credentials = None
         if s.tls_cert_file is not None and s.tls_key_file is not None:
             credentials = server_credentials(s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file)
@@ -125,21 +131,14 @@ class Application:
         await self.monitor.start()
         if self.cache_listener is not None:
             await self.cache_listener.start()
-        address = f"{s.host}:{s.port}"
-        if credentials is not None:
-            self.port = self.server.add_secure_port(address, credentials)
-        else:
-            self.port = self.server.add_insecure_port(address)
-        if self.port == 0:
-            raise OSError(f"could not bind {address}")
+        self.port = bind(self.server, f"{s.host}:{s.port}", credentials)
         # Kubelet gRPC probes cannot do TLS: with INVENTORY_HEALTH_PORT, a second, plaintext
         # server answers grpc.health.v1 (the same statuses) and nothing else.
         self.health_server: aio.Server | None = None
         if s.health_port:
             self.health_server = aio.server(options=SERVER_OPTIONS)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
-            if self.health_server.add_insecure_port(f"{s.host}:{s.health_port}") == 0:
-                raise OSError(f"could not bind {s.host}:{s.health_port}")
+            bind(self.health_server, f"{s.host}:{s.health_port}")
             await self.health_server.start()
         await self.server.start()
         self.purger = IdempotencyPurger(

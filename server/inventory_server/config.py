@@ -11,6 +11,8 @@ from pathlib import Path
 from psycopg.conninfo import conninfo_to_dict
 
 from inventory_server.dsn import mask_dsn
+from inventory_server.secret_files import FILE_SUFFIX, SecretFileError, pick_secret, secret_from_environment
+from inventory_server.settings_help import meaning
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +112,10 @@ ENVIRONMENT: Mapping[str, str] = {
     "log_level": "INVENTORY_LOG_LEVEL",
 }
 
+# Settings that hold a secret: each also reads from a file named by its variable + "_FILE"
+# (DATABASE_URL_FILE) or its flag + "-file" (--database-url-file); see inventory_server.secret_files.
+SECRET_SETTINGS: tuple[str, ...] = ("database_url", "cache_listen_url")
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -149,15 +155,66 @@ _TYPES: dict[str, type] = {
 }
 
 
+def flag_of(name: str) -> str:
+    """The command-line flag of a setting: ``database_url`` -> ``--database-url``."""
+    return "--" + name.replace("_", "-")
+
+
+def _shown_default(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add a --flag for every setting (flags win over the environment)."""
+    """Add a --flag for every setting (flags win over the environment), with its meaning and default.
+
+    The argparse default stays None so that "not given" falls through to the environment.
+    """
     for f in fields(Settings):
         kind = _TYPES[str(f.type)]
-        flag = "--" + f.name.replace("_", "-")
         env = ENVIRONMENT[f.name]
+        default = _shown_default(f.default)
+        text = f"{meaning(f.name)} (env {env}; default {default})".replace("%", "%%")
+        if f.name in SECRET_SETTINGS:
+            text += f"; shows in the process list, prefer {env}{FILE_SUFFIX}"
         parser.add_argument(
-            flag, dest=f.name, default=None, metavar=kind.__name__.upper(), help=f"(env {env})"
+            flag_of(f.name), dest=f.name, default=None, metavar=kind.__name__.upper(), help=text
         )
+        if f.name in SECRET_SETTINGS:
+            parser.add_argument(
+                flag_of(f.name) + "-file",
+                dest=f.name + "_file",
+                default=None,
+                metavar="PATH",
+                help=f"read {flag_of(f.name)} from this file, e.g. a mounted Kubernetes Secret "
+                f"(env {env}{FILE_SUFFIX}; default unset; setting both is an error)",
+            )
+
+
+def command_line_secrets(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(flag, value) of every secret setting given on the command line (to warn about them)."""
+    return [
+        (flag_of(name), value)
+        for name in SECRET_SETTINGS
+        if isinstance(value := getattr(args, name, None), str) and value
+    ]
+
+
+def _secret(name: str, args: argparse.Namespace | None, environ: Mapping[str, str]) -> str | None:
+    """A secret setting: its flag or flag file, else its variable or variable file (see secret_files)."""
+    try:
+        given = pick_secret(
+            getattr(args, name, None),
+            getattr(args, name + "_file", None),
+            flag_of(name),
+            flag_of(name) + "-file",
+        )
+        return given or secret_from_environment(ENVIRONMENT[name], environ)
+    except SecretFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load(args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -166,9 +223,13 @@ def load(args: argparse.Namespace | None = None, environ: Mapping[str, str] | No
     values: dict[str, object] = {}
     for f in fields(Settings):
         kind = _TYPES[str(f.type)]
-        raw = getattr(args, f.name, None) if args is not None else None
-        if raw is None:
-            raw = environ.get(ENVIRONMENT[f.name])
+        raw: object
+        if f.name in SECRET_SETTINGS:
+            raw = _secret(f.name, args, environ)
+        else:
+            raw = getattr(args, f.name, None) if args is not None else None
+            if raw is None:
+                raw = environ.get(ENVIRONMENT[f.name])
         if (raw is not None and raw != "") or (raw == "" and kind is bool):
             values[f.name] = _convert(f.name, str(raw), kind)
     settings = Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,55 @@
+"""What each setting means, for ``inventory-server serve --help`` (one line each).
+
+Kept apart from ``config`` so that adding a setting there and its meaning here
+are two small edits; ``tests/unit/config`` fails when a setting has no meaning.
+The README's configuration table says the same at more length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+MEANINGS: Mapping[str, str] = {
+    "database_url": "PostgreSQL DSN; unset = an embedded PostgreSQL for local development",
+    "host": "address to listen on ([::] = every interface, IPv4 and IPv6)",
+    "port": "gRPC port; a port another process already listens on is an error (exit 3)",
+    "tls_cert_file": "PEM server certificate chain; with the key it turns TLS on",
+    "tls_key_file": "PEM private key of the server certificate",
+    "tls_client_ca_file": "PEM CA bundle: require and verify client certificates (mutual TLS)",
+    "health_port": "plaintext port serving only grpc.health.v1, for kubelet probes under TLS; 0 = off",
+    "pool_min_size": "connections the pool keeps open",
+    "pool_max_size": "most connections the pool opens",
+    "pool_timeout": "seconds a call waits for a pooled connection before UNAVAILABLE",
+    "pool_max_lifetime": "seconds after which a pooled connection is replaced",
+    "pool_max_idle": "seconds an idle connection above the minimum is kept",
+    "pool_reconnect_timeout": "seconds the pool keeps trying to reconnect before giving up on a slot",
+    "pool_check_on_checkout": "check every connection with a round trip when it is taken from the pool",
+    "statement_timeout_ms": "upper bound of any statement in milliseconds (the caller's deadline may cut "
+    "it shorter); 0 = none",
+    "application_name": "application_name the connections report to PostgreSQL",
+    "pgbouncer": "PgBouncer transaction mode: no server-side prepared statements, no session settings",
+    "prepare_threshold": "executions after which psycopg prepares a statement server-side",
+    "health_check_interval": "seconds between database health checks",
+    "health_check_timeout": "seconds one health check may take",
+    "health_failure_threshold": "consecutive failed checks before health turns NOT_SERVING",
+    "max_transaction_attempts": "attempts of a transaction on serialization failure, deadlock or lost "
+    "connection",
+    "idempotency_retention_hours": "hours a request_id is remembered for replays",
+    "maintenance_interval": "seconds between purges of expired request_id keys",
+    "cache_enabled": "cache product reads (invalidated through LISTEN/NOTIFY)",
+    "cache_max_entries": "most products the read cache holds",
+    "cache_ttl_seconds": "seconds a cached product is served at most",
+    "cache_heartbeat_interval": "seconds between the cache listener's heartbeats (bounds staleness)",
+    "cache_listen_url": "direct DSN for the cache's LISTEN session (behind a transaction-mode PgBouncer); "
+    "unset = DATABASE_URL",
+    "grace_period": "seconds in-flight calls get to finish on SIGTERM",
+    "data_dir": "data folder of the embedded PostgreSQL (only without DATABASE_URL)",
+    "migrations_dir": "migrations folder for the embedded PostgreSQL; unset = the migrations shipped in "
+    "the package",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+}
+
+
+def meaning(name: str) -> str:
+    """The meaning of a setting; a setting someone added without one still gets its variable named."""
+    return MEANINGS.get(name, name.replace("_", " "))
