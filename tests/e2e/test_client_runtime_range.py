@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -59,8 +60,14 @@ def test_client_works_on_the_runtime_range(runtime: str, server: ServerProcess, 
     env.pop("PYTHONPATH", None)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")
+    # Build from a copy: pip builds in the source folder and would leave client/build behind.
+    source = shutil.copytree(
+        ROOT / "client",
+        tmp_path / "client",
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+    )
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", *INSTALLS[runtime], str(ROOT / "client")],
+        [python, "-m", "pip", "install", "--quiet", *INSTALLS[runtime], str(source)],
         check=True,
         timeout=600,
         env=env,
