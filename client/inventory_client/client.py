@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import grpc
 from grpc import aio
@@ -70,8 +70,15 @@ STUBS: tuple[tuple[str, Any], ...] = (
 )
 
 
-class _Client:
-    """The wiring both clients share; subclasses name the channel module and the method wrapper."""
+Provider = TypeVar("Provider", TokenProvider, AsyncTokenProvider)
+
+
+class _Client(Generic[Provider]):
+    """The wiring both clients share; subclasses name the channel module and the method wrapper.
+
+    Generic in the token provider's type, so that each client's constructor is fully typed
+    (the async one also takes ``async def`` providers) from this one definition.
+    """
 
     _channel_module: ClassVar[Any]
 
@@ -86,7 +93,7 @@ class _Client:
         tls_server_name: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         token: str | None = None,
-        token_provider: AsyncTokenProvider | None = None,
+        token_provider: Provider | None = None,
         timeout: float | None = 10.0,
         max_attempts: int = 4,
         options: ChannelOptions | None = None,
@@ -106,12 +113,12 @@ class _Client:
             setattr(self, name, Stub(stub_class(self.channel), wrap))
 
     def _method_wrapper(
-        self, timeout: float | None, token: str | None, token_provider: AsyncTokenProvider | None
+        self, timeout: float | None, token: str | None, token_provider: Provider | None
     ) -> Callable[[Any], Any]:
         raise NotImplementedError
 
 
-class InventoryClient(_Client):
+class InventoryClient(_Client[TokenProvider]):
     """A channel to the inventory service, a stub per service and page iterators.
 
     Keyword arguments: ``tls`` (system roots), ``root_certificates``, ``client_cert`` and
@@ -131,11 +138,8 @@ class InventoryClient(_Client):
     transactions: transaction_pb2_grpc.TransactionServiceStub
     stats: stats_pb2_grpc.StatsServiceStub
 
-    def __init__(self, target: str, *, token_provider: TokenProvider | None = None, **kwargs: Any) -> None:
-        super().__init__(target, token_provider=token_provider, **kwargs)
-
     def _method_wrapper(
-        self, timeout: float | None, token: str | None, token_provider: AsyncTokenProvider | None
+        self, timeout: float | None, token: str | None, token_provider: TokenProvider | None
     ) -> Callable[[Any], Any]:
         return functools.partial(Method, timeout=timeout, auth=CallAuth(token, token_provider))
 
@@ -225,7 +229,7 @@ class InventoryClient(_Client):
         self.close()
 
 
-class AsyncInventoryClient(_Client):
+class AsyncInventoryClient(_Client[AsyncTokenProvider]):
     """The same client over grpc.aio: ``await client.products.GetProduct(...)``,
     ``async for product in client.iter_products(...)``. ``token_provider`` may be ``async def``.
     """

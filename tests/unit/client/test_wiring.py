@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import tomllib
 from pathlib import Path
@@ -65,3 +66,12 @@ def test_version_is_the_distributions() -> None:
     assert inventory_client.__version__ == project["version"]
     changelog = (ROOT / "client" / "CHANGELOG.md").read_text()
     assert f"## {project['version']}" in changelog
+
+
+def test_every_generated_service_has_a_stub_on_the_clients() -> None:
+    """A new service in protos/ fails here until it is added to STUBS and the service config."""
+    generated = set()
+    for module_file in sorted((ROOT / "client" / "inventory_client" / "v1").glob("*_pb2.py")):
+        module = importlib.import_module(f"inventory_client.v1.{module_file.stem}")
+        generated |= {service.full_name for service in module.DESCRIPTOR.services_by_name.values()}
+    assert generated == set(SERVICES)
