@@ -24,9 +24,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 WORKDIR /src
 # Only what the wheels are built from (.dockerignore keeps caches and build leftovers out).
-COPY pyproject.toml README.md ./
+# setup.py copies migrations/ into the server wheel as package data.
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY client/ client/
 COPY server/ server/
+COPY migrations/ migrations/
 
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels ./client . \
     && python -m venv /opt/venv \

@@ -1,4 +1,5 @@
-"""Schema migrations: versioned files in the top-level ``migrations/`` folder, applied under an advisory lock.
+"""Schema migrations: versioned files in the top-level ``migrations/`` folder (shipped inside the
+wheel as ``inventory_server/migrations``), applied under an advisory lock.
 
 Library use::
 
@@ -26,8 +27,19 @@ from inventory_server.migrate.errors import (
 )
 from inventory_server.migrate.plan import State, StatusEntry
 
-# The repository's migrations/ folder, found from this file: server/inventory_server/migrate/__init__.py.
-DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+# An installed wheel carries the migrations as package data (inventory_server/migrations, copied
+# from the top-level migrations/ folder at build time by setup.py); a checkout or an editable
+# install reads that top-level folder itself, found from this file's place in server/.
+PACKAGED_MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+CHECKOUT_MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+
+
+def default_migrations_dir() -> Path:
+    """Where the migrations of this build are: the packaged copy if installed, else the checkout's."""
+    return PACKAGED_MIGRATIONS_DIR if PACKAGED_MIGRATIONS_DIR.is_dir() else CHECKOUT_MIGRATIONS_DIR
+
+
+DEFAULT_MIGRATIONS_DIR = default_migrations_dir()
 
 __all__ = [
     "DEFAULT_MIGRATIONS_DIR",

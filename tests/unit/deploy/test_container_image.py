@@ -9,6 +9,7 @@ two wheels are built exactly as the Dockerfile builds them.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -369,7 +370,8 @@ def test_context_leaves_out_caches_and_build_leftovers_inside_allowed_folders() 
 
 def test_context_holds_what_the_dockerfile_copies() -> None:
     files = context_files()
-    for needed in ("pyproject.toml", "README.md", "client/pyproject.toml", "server/inventory_server/cli.py"):
+    needed_files = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "client/pyproject.toml")
+    for needed in (*needed_files, "server/inventory_server/cli.py"):
         assert needed in files, needed
     migrations = {f for f in files if f.startswith("migrations/")}
     assert migrations == {
@@ -439,6 +441,67 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def names(wheel: Path) -> list[str]:
     with zipfile.ZipFile(wheel) as archive:
         return archive.namelist()
+
+
+def source_migrations() -> set[str]:
+    """The top-level migrations/ folder, the one source of truth: every .sql/.py file."""
+    return {p.name for p in (ROOT / "migrations").iterdir() if p.suffix in (".sql", ".py") and p.is_file()}
+
+
+def test_server_wheel_carries_the_migrations_as_package_data(wheels: dict[str, Path]) -> None:
+    packaged = {
+        f.removeprefix("inventory_server/migrations/")
+        for f in names(wheels["inventory_server"])
+        if f.startswith("inventory_server/migrations/")
+    }
+    assert packaged == source_migrations()
+    with zipfile.ZipFile(wheels["inventory_server"]) as archive:
+        for name in packaged:  # byte for byte: the checksums in the history table must match
+            assert (
+                archive.read(f"inventory_server/migrations/{name}")
+                == (ROOT / "migrations" / name).read_bytes()
+            )
+
+
+def test_installed_wheel_finds_its_migrations_without_a_checkout(
+    wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    target = tmp_path_factory.mktemp("installed")
+    install = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--no-deps", "--no-cache-dir", "--quiet"),
+            *("--disable-pip-version-check", "--target", str(target), str(wheels["inventory_server"])),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    probe = (
+        "import json, inventory_server.migrate as m\n"
+        "from inventory_server.migrate.files import discover\n"
+        "print(json.dumps([m.__file__, str(m.DEFAULT_MIGRATIONS_DIR), "
+        "[f.path.name for f in discover(m.DEFAULT_MIGRATIONS_DIR)]]))\n"
+    )
+    # The installed copy comes first on the path (before this checkout's editable install);
+    # the working directory is outside any checkout.
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    env.pop("INVENTORY_MIGRATIONS_DIR", None)
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=target,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    module_file, directory, found = json.loads(result.stdout)
+    assert Path(module_file).is_relative_to(target)
+    assert Path(directory) == target / "inventory_server" / "migrations"
+    assert set(found) == source_migrations()
 
 
 def test_server_wheel_holds_the_package_and_no_tests(wheels: dict[str, Path]) -> None:
