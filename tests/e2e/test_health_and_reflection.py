@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -174,6 +179,35 @@ def test_reflection_descriptors_keep_the_protos_comments(server: ServerProcess) 
             iter([request]), timeout=5
         )
     assert files_of(alpha)["inventory/v1/stock.proto"] == stock
+
+
+# --- the image's HEALTHCHECK, run as Docker runs it ------------------------------------------------
+
+
+def image_healthcheck_command() -> list[str]:
+    """The exec-form command of the Dockerfile's HEALTHCHECK."""
+    text = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text().replace("\\\n", " ")
+    (command,) = re.findall(r"^HEALTHCHECK .*?CMD (\[.*\])$", text, flags=re.MULTILINE)
+    parsed: list[str] = json.loads(command)
+    return parsed
+
+
+def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
+    executable, *args = image_healthcheck_command()
+    # The console script installed beside this interpreter, as in the image's /opt/venv/bin.
+    program = Path(sys.executable).parent / executable
+    args = [a.replace("127.0.0.1:50051", f"127.0.0.1:{port}") for a in args]
+    return subprocess.run([str(program), *args], capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_image_healthcheck_passes_on_a_serving_server_and_fails_once_it_is_gone(
+    server: ServerProcess,
+) -> None:
+    healthy = run_healthcheck(server.port)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert server.stop() == 0
+    gone = run_healthcheck(server.port)
+    assert gone.returncode == 2, gone.stdout + gone.stderr  # grpc_health_probe's "connection failure"
 
 
 def test_sigterm_turns_health_not_serving_and_exits_zero(server: ServerProcess) -> None:

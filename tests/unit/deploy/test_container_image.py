@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from inventory_server import probe
 from inventory_server.config import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -215,6 +216,19 @@ def test_healthcheck_asks_grpc_health_with_the_built_in_probe() -> None:
     assert command == PROBE_COMMAND  # exec form: no shell is needed to run it
     (expose,) = final_stage().all("EXPOSE")
     assert command[2] == f"-addr=127.0.0.1:{expose.arguments}"
+
+
+def test_healthcheck_command_is_accepted_by_the_real_probe_and_fits_its_timeout() -> None:
+    options, command = healthcheck()
+    assert command[:2] == ["inventory-server", "probe"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["inventory-server"] == "inventory_server.cli:main"
+    parsed = probe.parse_args(command[2:])
+    assert parsed.addr == "127.0.0.1:50051"
+    assert parsed.service == ""  # the whole server: follows the database, NOT_SERVING on SIGTERM
+    assert parsed.tls is False
+    # The probe gives up (and exits non-zero) before Docker kills it for overrunning.
+    assert parsed.connect_timeout + parsed.rpc_timeout < seconds(options["timeout"])
 
 
 def test_healthcheck_timing_gives_a_starting_server_time_and_tolerates_one_slow_answer() -> None:
