@@ -7,9 +7,12 @@ BadRequest field violation per field); the rules themselves live in
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from typing import Any, TypeVar
 from uuid import UUID
 
+from google.protobuf.message import Message
 from grpc import aio
 
 from inventory_client.v1 import stock_pb2 as pb
@@ -69,6 +72,35 @@ class _Fields:
         return command
 
 
+def stock_command(command_type: type[C], request: Message) -> C:
+    """The domain command ``command_type`` built from the same-named fields of ``request``.
+
+    Fields typed ``UUID`` are parsed as ids (``UUID | None``: an empty string
+    is None); a field of a oneof that the request did not set is None; every
+    other field is copied. Fields are read in the request's declaration order,
+    so violations are reported in that order: every bad id and every broken
+    rule of the command in one INVALID_ARGUMENT.
+    """
+    types = typing.get_type_hints(command_type)
+    wanted = {field.name for field in dataclasses.fields(command_type)}
+    fields = _Fields()
+    values: dict[str, Any] = {}
+    for descriptor in request.DESCRIPTOR.fields:
+        name = descriptor.name
+        if name not in wanted:
+            continue
+        oneof = descriptor.containing_oneof
+        if oneof is not None and request.WhichOneof(oneof.name) != name:
+            values[name] = None
+        elif types[name] is UUID:
+            values[name] = fields.id(getattr(request, name), name)
+        elif types[name] == UUID | None:
+            values[name] = fields.optional_id(getattr(request, name), name)
+        else:
+            values[name] = getattr(request, name)
+    return fields.checked(command_type(**values))
+
+
 class StockServicer(stock_pb2_grpc.StockServiceServicer):
     """Implements inventory.v1.StockService over ``StockService``."""
 
@@ -109,51 +141,19 @@ class StockServicer(stock_pb2_grpc.StockServiceServicer):
     async def ReceiveStock(
         self, request: pb.ReceiveStockRequest, context: Context
     ) -> pb.ReceiveStockResponse:
-        fields = _Fields()
-        command = fields.checked(
-            ReceiveStock(
-                product_id=fields.id(request.product_id, "product_id"),
-                warehouse_id=fields.id(request.warehouse_id, "warehouse_id"),
-                quantity=request.quantity,
-                request_id=request.request_id,
-                performed_by=fields.id(request.performed_by, "performed_by"),
-                reference=request.reference,
-            )
-        )
+        command = stock_command(ReceiveStock, request)
         result = await self.stock.receive(command)
         return pb.ReceiveStockResponse(**_single(result))
 
     async def ShipStock(self, request: pb.ShipStockRequest, context: Context) -> pb.ShipStockResponse:
-        fields = _Fields()
-        command = fields.checked(
-            ShipStock(
-                product_id=fields.id(request.product_id, "product_id"),
-                warehouse_id=fields.id(request.warehouse_id, "warehouse_id"),
-                quantity=request.quantity,
-                request_id=request.request_id,
-                performed_by=fields.id(request.performed_by, "performed_by"),
-                reference=request.reference,
-                reservation_id=fields.optional_id(request.reservation_id, "reservation_id"),
-            )
-        )
+        command = stock_command(ShipStock, request)
         result = await self.stock.ship(command)
         return pb.ShipStockResponse(**_single(result))
 
     async def TransferStock(
         self, request: pb.TransferStockRequest, context: Context
     ) -> pb.TransferStockResponse:
-        fields = _Fields()
-        command = fields.checked(
-            TransferStock(
-                product_id=fields.id(request.product_id, "product_id"),
-                from_warehouse_id=fields.id(request.from_warehouse_id, "from_warehouse_id"),
-                to_warehouse_id=fields.id(request.to_warehouse_id, "to_warehouse_id"),
-                quantity=request.quantity,
-                request_id=request.request_id,
-                performed_by=fields.id(request.performed_by, "performed_by"),
-                reference=request.reference,
-            )
-        )
+        command = stock_command(TransferStock, request)
         result = await self.stock.transfer(command)
         source, destination = result.levels
         return pb.TransferStockResponse(
@@ -163,51 +163,21 @@ class StockServicer(stock_pb2_grpc.StockServiceServicer):
         )
 
     async def AdjustStock(self, request: pb.AdjustStockRequest, context: Context) -> pb.AdjustStockResponse:
-        fields = _Fields()
-        kind = request.WhichOneof("adjustment")
-        command = fields.checked(
-            AdjustStock(
-                product_id=fields.id(request.product_id, "product_id"),
-                warehouse_id=fields.id(request.warehouse_id, "warehouse_id"),
-                counted_quantity=request.counted_quantity if kind == "counted_quantity" else None,
-                delta=request.delta if kind == "delta" else None,
-                reason=request.reason,
-                request_id=request.request_id,
-                performed_by=fields.id(request.performed_by, "performed_by"),
-            )
-        )
+        command = stock_command(AdjustStock, request)
         result = await self.stock.adjust(command)
         return pb.AdjustStockResponse(**_single(result))
 
     async def ReserveStock(
         self, request: pb.ReserveStockRequest, context: Context
     ) -> pb.ReserveStockResponse:
-        fields = _Fields()
-        command = fields.checked(
-            ReserveStock(
-                product_id=fields.id(request.product_id, "product_id"),
-                warehouse_id=fields.id(request.warehouse_id, "warehouse_id"),
-                quantity=request.quantity,
-                request_id=request.request_id,
-                performed_by=fields.id(request.performed_by, "performed_by"),
-                reference=request.reference,
-            )
-        )
+        command = stock_command(ReserveStock, request)
         result = await self.stock.reserve(command)
         return pb.ReserveStockResponse(**_single(result))
 
     async def ReleaseReservation(
         self, request: pb.ReleaseReservationRequest, context: Context
     ) -> pb.ReleaseReservationResponse:
-        fields = _Fields()
-        command = fields.checked(
-            ReleaseReservation(
-                reservation_id=fields.id(request.reservation_id, "reservation_id"),
-                quantity=request.quantity,
-                request_id=request.request_id,
-                performed_by=fields.id(request.performed_by, "performed_by"),
-            )
-        )
+        command = stock_command(ReleaseReservation, request)
         result = await self.stock.release(command)
         return pb.ReleaseReservationResponse(**_single(result))
 
