@@ -9,6 +9,7 @@ rest of the output is discarded and the command finishes its work.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -275,13 +276,13 @@ def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None) -> int:
     try:
         return _dispatch(args, env)
     except MigrationError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        _complain(f"{PROG}: error: {exc}")
         return exc.exit_code
     except psycopg.OperationalError as exc:  # the connection broke outside any migration step
-        print(f"{PROG}: error: lost the database: {exc}", file=sys.stderr)
+        _complain(f"{PROG}: error: lost the database: {exc}")
         return EXIT_DATABASE_UNREACHABLE
     except psycopg.Error as exc:  # e.g. no privilege to create the history table
-        print(f"{PROG}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _complain(f"{PROG}: error: {type(exc).__name__}: {exc}")
         return EXIT_MIGRATION_FAILED
 
 
@@ -357,12 +358,11 @@ def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         alternatives="DATABASE_URL_FILE, --database-url-file or DATABASE_URL",
     )
     if warning:
-        print(f"{PROG}: {warning}", file=sys.stderr)
+        _complain(f"{PROG}: {warning}")
     dsn = database_url(args, env)
     if not dsn:
-        print(
-            f"{PROG}: error: no database: set DATABASE_URL or DATABASE_URL_FILE, or pass --database-url-file",
-            file=sys.stderr,
+        _complain(
+            f"{PROG}: error: no database: set DATABASE_URL or DATABASE_URL_FILE, or pass --database-url-file"
         )
         return EXIT_USAGE
     migrator = Migrator(dsn, settings, report=_say)
@@ -395,6 +395,12 @@ def _say(message: str) -> None:
         print(message, flush=True)
     except BrokenPipeError:
         discard_stdout()
+
+
+def _complain(message: str) -> None:
+    """Print to stderr; a closed stderr must not turn a failure's exit code into a traceback (or 0)."""
+    with contextlib.suppress(BrokenPipeError):
+        print(message, file=sys.stderr, flush=True)
 
 
 def discard_stdout() -> None:

@@ -143,6 +143,28 @@ def test_migrate_into_a_closed_pipe_still_applies_everything(
     assert [row[0] for row in history(empty_dsn)] == [1, 2]
 
 
+def test_a_failure_keeps_its_exit_code_when_stderr_is_closed(
+    empty_dsn: str, migration_dir: MigrationDir
+) -> None:
+    migration_dir.write("0001_broken.sql", "-- migrate:up\nSELECT * FROM no_such_table;\n")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {**os.environ, "DATABASE_URL": empty_dsn, "INVENTORY_MIGRATIONS_DIR": str(migration_dir.path)}
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "inventory_server.migrate", "migrate"],
+            env=env,
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=write_end,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert process.returncode == EXIT_MIGRATION_FAILED
+
+
 def run_cli(
     dsn: str, directory: Path, *argv: str, stdout: int = subprocess.PIPE
 ) -> subprocess.CompletedProcess[str]:
