@@ -24,6 +24,8 @@ both always describe the same schema (codegen --check keeps them in step).
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import AsyncIterator, Iterable, Mapping
 from functools import cache
 from importlib import resources
@@ -74,11 +76,19 @@ def v1_file_descriptor() -> descriptor_pb2.FileDescriptorProto:
 
 def register_v1_descriptor(pool: descriptor_pool.DescriptorPool | None = None) -> None:
     """Add the v1 file to ``pool`` (the default pool) once; later calls do nothing."""
+    default = pool is None
     pool = pool or descriptor_pool.Default()
     try:
         pool.FindFileByName(V1_FILE_NAME)
+        return
     except KeyError:
-        pool.AddSerializedFile(v1_file_descriptor().SerializeToString())
+        pass
+    if default and importlib.util.find_spec("grpc_reflection.v1") is not None:
+        # A grpcio-reflection that ships the v1 module registers the real file on import;
+        # adding ours first would make that import fail with a conflicting definition.
+        importlib.import_module("grpc_reflection.v1.reflection_pb2")
+        return
+    pool.AddSerializedFile(v1_file_descriptor().SerializeToString())
 
 
 @cache

@@ -3,6 +3,9 @@ schema the server runs, the v1 file mirrors v1alpha, and bad requests get reflec
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -159,3 +162,32 @@ def test_extension_numbers_of_a_message_without_extensions_are_empty() -> None:
     response = ask(all_extension_numbers_of_type="inventory.v1.Product")
     assert response.all_extension_numbers_response.base_type_name == "inventory.v1.Product"
     assert list(response.all_extension_numbers_response.extension_number) == []
+
+
+def test_a_grpcio_reflection_that_ships_v1_is_used_instead_of_the_derived_file(tmp_path: Path) -> None:
+    # A fresh interpreter whose grpcio-reflection has a v1 module (faked under tmp_path) that
+    # registers grpc/reflection/v1/reflection.proto on import, as generated code does.
+    fake = tmp_path / "v1"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "reflection_pb2.py").write_text(
+        "from google.protobuf import descriptor_pool\n"
+        "from inventory_server.api.reflection import v1_file_descriptor\n"
+        "IMPORTED = True\n"
+        "descriptor_pool.Default().AddSerializedFile(v1_file_descriptor().SerializeToString())\n"
+    )
+    script = (
+        "import sys, grpc_reflection\n"
+        f"grpc_reflection.__path__.append({str(tmp_path)!r})\n"
+        "from inventory_server.api.reflection import register_v1_descriptor\n"
+        "register_v1_descriptor()\n"
+        "register_v1_descriptor()\n"
+        "assert sys.modules['grpc_reflection.v1.reflection_pb2'].IMPORTED\n"
+        "from google.protobuf import descriptor_pool\n"
+        "print(descriptor_pool.Default().FindServiceByName('grpc.reflection.v1.ServerReflection').full_name)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "grpc.reflection.v1.ServerReflection"
