@@ -45,6 +45,7 @@ PROBE_SUMMARY += "3 RPC failed, 4 not serving)"
 
 def build_parser() -> argparse.ArgumentParser:
     import argparse
+    import textwrap
 
     from inventory_server.config import add_arguments
 
@@ -60,10 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the gRPC server",
-        description="Run the gRPC server until SIGTERM or SIGINT (then: health NOT_SERVING, a grace "
-        "period for in-flight calls, exit 0). Every flag has an environment variable; a flag wins. "
-        "Secrets (DATABASE_URL, INVENTORY_CACHE_LISTEN_URL) are best read from files: "
-        "DATABASE_URL_FILE, INVENTORY_CACHE_LISTEN_URL_FILE.",
+        description=textwrap.fill(
+            "Run the gRPC server until SIGTERM or SIGINT (then: health NOT_SERVING, a grace "
+            "period for in-flight calls, exit 0). Every flag has an environment variable; a flag wins. "
+            "Secrets (DATABASE_URL, INVENTORY_CACHE_LISTEN_URL) are best read from files: "
+            "DATABASE_URL_FILE, INVENTORY_CACHE_LISTEN_URL_FILE.",
+            78,
+        ),
         epilog=SERVE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

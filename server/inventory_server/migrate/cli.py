@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -52,7 +53,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
 }
 
 EXIT_CODES = (
-    "exit codes: 0 ok (also: nothing to do), 1 migration failed, 2 usage error, "
+    "exit codes: 0 ok (also: nothing to do), 1 migration failed, 2 usage error,\n"
     "3 validation failed (incl. malformed files), 4 lock timeout, 5 database unreachable"
 )
 EXAMPLES = """examples:
@@ -152,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             parents=[common],
             help=summary,
-            description=description,
+            description=textwrap.fill(description, 78),
             epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
             formatter_class=HelpFormatter,
         )
