@@ -179,3 +179,18 @@ async def test_the_async_client_takes_a_plain_provider_too() -> None:
     assert seen == [{"timeout": 2.0, "metadata": (("authorization", "Bearer plain"),)}]
     client = AsyncInventoryClient("127.0.0.1:1", token="t")
     await client.close()
+
+
+def test_a_failing_provider_fails_that_call_and_is_asked_again_on_the_next() -> None:
+    answers: list[Token | Exception] = [RuntimeError("identity provider down"), ("recovered", 10_000.0)]
+
+    def flaky() -> Token:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    auth = CallAuth(token_provider=flaky, clock=Clock())
+    with pytest.raises(RuntimeError, match="identity provider down"):
+        sent_metadata(auth)
+    assert sent_metadata(auth) == (("authorization", "Bearer recovered"),)
