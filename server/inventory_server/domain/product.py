@@ -109,8 +109,22 @@ def etag_for(version: int) -> str:
     return f'W/"{version}"'
 
 
+# Versions are PostgreSQL bigints; ASCII digits only (str.isdigit() also says yes to "²" and "٣").
+_ETAG_PATTERN = re.compile(r'W/"([0-9]{1,19})"')
+MAX_VERSION = 2**63 - 1
+
+
 def version_from_etag(etag: str) -> int | None:
-    """The row version an etag stands for, or None when the etag is not one of ours."""
-    if etag.startswith('W/"') and etag.endswith('"') and etag[3:-1].isdigit():
-        return int(etag[3:-1])
-    return None
+    """The row version an etag stands for, or None when the etag is not one of ours.
+
+    Anything else a client may send (non-ASCII digits, thousands of digits, a
+    number beyond the bigint column) is "not ours" too, never an exception.
+
+    >>> version_from_etag('W/"7"'), version_from_etag('W/"²"'), version_from_etag('W/"' + "9" * 19 + '"')
+    (7, None, None)
+    """
+    match = _ETAG_PATTERN.fullmatch(etag)
+    if match is None:
+        return None
+    version = int(match.group(1))
+    return version if version <= MAX_VERSION else None

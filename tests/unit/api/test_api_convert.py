@@ -63,3 +63,36 @@ def test_request_id_length_is_bounded() -> None:
     assert checked_request_id("r" * 128) == "r" * 128
     with pytest.raises(InvalidArgument):
         checked_request_id("r" * 129)
+
+
+@pytest.mark.parametrize(
+    "etag",
+    [
+        'W/"²"',  # str.isdigit() says yes, int() says no
+        'W/"٣"',  # an Arabic-Indic digit: int() would accept it
+        'W/"' + "9" * 4301 + '"',  # beyond int()'s digit limit
+        'W/"' + "9" * 19 + '"',  # beyond the bigint version column
+        'W/"-1"',
+        'W/""',
+        'W/"1 "',
+    ],
+)
+def test_odd_etags_are_invalid_arguments_naming_the_field(etag: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        parse_etag(etag, "product.etag")
+    assert info.value.violations[0].field == "product.etag"
+
+
+def test_the_largest_version_still_parses() -> None:
+    assert parse_etag(etag_for(2**63 - 1)) == 2**63 - 1
+
+
+@given(st.text(max_size=40))
+def test_any_etag_text_parses_or_is_a_clean_invalid_argument(text: str) -> None:
+    field = ""
+    version = None
+    try:
+        version = parse_etag(text)
+    except InvalidArgument as error:
+        field = error.violations[0].field
+    assert field == "etag" or (version is None or 0 <= version < 2**63)
