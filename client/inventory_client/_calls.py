@@ -60,6 +60,12 @@ class AsyncMethod:
         except grpc.RpcError as error:
             raise from_rpc_error(error) from error
 
+    async def stream(self, request: Any, **kwargs: Any) -> Any:
+        """Start a server-streaming call (not awaited: iterate it); errors come while iterating."""
+        kwargs.setdefault("timeout", self._timeout)
+        kwargs["metadata"] = await self._auth.metadata(kwargs.get("metadata"))
+        return self._call(request, **kwargs)
+
 
 class Stub:
     """Wraps every method of a generated stub in ``Method`` or ``AsyncMethod``."""

@@ -26,8 +26,8 @@ whether the iterators are generators or async generators.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import grpc
 from grpc import aio
@@ -56,6 +56,7 @@ from inventory_client.v1 import (
     warehouse_pb2,
     warehouse_pb2_grpc,
 )
+from inventory_client.watch import watch_stock_changes, watch_stock_changes_async
 
 __all__ = ["SERVICES", "AsyncInventoryClient", "InventoryClient", "service_config"]
 
@@ -219,6 +220,13 @@ class InventoryClient(_Client[TokenProvider]):
         )
         return _pages.items(self.transactions.ListTransactions, request, "transactions", timeout)
 
+    def watch_stock_changes(
+        self, **options: Any
+    ) -> Generator[stock_pb2.WatchStockChangesResponse, None, None]:
+        """StockService.WatchStockChanges, resuming by itself (``inventory_client.watch``)."""
+        method = self.stock.WatchStockChanges
+        return watch_stock_changes(lambda request: method(request, timeout=None), **options)
+
     def close(self) -> None:
         self.channel.close()
 
@@ -323,6 +331,13 @@ class AsyncInventoryClient(_Client[AsyncTokenProvider]):
             filter=filter, order_by=order_by, page_size=page_size
         )
         return _pages.async_items(self.transactions.ListTransactions, request, "transactions", timeout)
+
+    def watch_stock_changes(
+        self, **options: Any
+    ) -> AsyncGenerator[stock_pb2.WatchStockChangesResponse, None]:
+        """StockService.WatchStockChanges, resuming by itself: ``async for change in ...``."""
+        method = cast(AsyncMethod, self.stock.WatchStockChanges)
+        return watch_stock_changes_async(lambda request: method.stream(request, timeout=None), **options)
 
     async def close(self) -> None:
         await self.channel.close(None)

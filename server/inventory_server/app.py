@@ -42,6 +42,7 @@ from inventory_server.cache.setup import build_product_cache
 from inventory_server.config import Settings
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, HealthObserver
+from inventory_server.db.notifications import WakeUpListener
 from inventory_server.db.uow import TransactionRunner
 from inventory_server.listen import bind, ensure_free
 from inventory_server.repositories.instrumentation import query_stats
@@ -49,6 +50,8 @@ from inventory_server.services.maintenance import IdempotencyPurger
 from inventory_server.services.products import ProductService
 from inventory_server.services.stats import DatabaseReader, StatsService, StatsSources
 from inventory_server.services.stock import StockService
+from inventory_server.services.stock_change_retention import StockChangePurger
+from inventory_server.services.stock_watch import StockWatchService, WatchSettings
 from inventory_server.services.transactions import TransactionService
 from inventory_server.services.users import UserService
 from inventory_server.services.warehouses import WarehouseService
@@ -109,6 +112,17 @@ class Application:
         self.runner = TransactionRunner(self.database, max_attempts=s.max_transaction_attempts)
         # Bypassed until its listener is LISTENing.
         self.product_cache, self.cache_listener = build_product_cache(s, self.dsn)
+        self.watch_listener, listen = self._watch_listener()
+        self.stock_watch = StockWatchService(
+            self.runner,
+            self.watch_listener,
+            WatchSettings(
+                heartbeat_interval=s.watch_heartbeat_interval,
+                max_streams=s.watch_max_streams,
+                buffer_size=s.watch_buffer_size,
+                slow_consumer_timeout=s.watch_slow_consumer_seconds,
+            ),
+        )
         self.server = aio.server(interceptors=[CallInterceptor(self.method_stats)], options=SERVER_OPTIONS)
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Built before the servicers (Stats reads its figures), started once the server is wired.
@@ -131,6 +145,8 @@ class Application:
         await self.monitor.start()
         if self.cache_listener is not None:
             await self.cache_listener.start()
+        if listen:
+            await self.watch_listener.start()
         self.port = bind(self.server, f"{s.host}:{s.port}", credentials)
         # Kubelet gRPC probes cannot do TLS: with INVENTORY_HEALTH_PORT, a second, plaintext
         # server answers grpc.health.v1 (the same statuses) and nothing else.
@@ -147,6 +163,10 @@ class Application:
             interval=s.maintenance_interval,
         )
         self.purger.start()
+        self.position_purger = StockChangePurger(
+            self.runner, retention=timedelta(hours=s.watch_retention_hours), interval=s.maintenance_interval
+        )
+        self.position_purger.start()
         security = "plaintext" if credentials is None else "mutual TLS" if s.tls_client_ca_file else "TLS"
         log.info("inventory-server listening on port %d (%s)", self.port, security)
 
@@ -158,7 +178,7 @@ class Application:
         users = UserService(self.runner)
         user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(users), self.server)
         stock = StockService(self.runner)
-        stock_pb2_grpc.add_StockServiceServicer_to_server(StockServicer(stock), self.server)
+        stock_pb2_grpc.add_StockServiceServicer_to_server(StockServicer(stock, self.stock_watch), self.server)
         transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
             TransactionServicer(TransactionService(self.runner)), self.server
         )
@@ -185,6 +205,35 @@ class Application:
             )
         )
 
+    def _watch_listener(self) -> tuple[WakeUpListener, bool]:
+        """The change stream's one LISTEN connection, and whether to start it.
+
+        LISTEN needs a session: behind a transaction-mode PgBouncer it must use a
+        direct DSN (INVENTORY_WATCH_LISTEN_URL, else INVENTORY_CACHE_LISTEN_URL).
+        Without one the streams still deliver everything, polling once per heartbeat.
+        """
+        s = self.settings
+        direct = s.watch_listen_url or s.cache_listen_url
+        listener = WakeUpListener(
+            direct or self.dsn,
+            "inventory_stock_changes",
+            heartbeat_interval=max(1.0, min(5.0, s.watch_heartbeat_interval)),
+            connect_kwargs={
+                "application_name": f"{s.application_name}-watch",
+                "keepalives": 1,
+                "keepalives_idle": 5,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+            },
+        )
+        if s.pgbouncer and not direct:
+            log.warning(
+                "change stream without LISTEN: INVENTORY_PGBOUNCER is set and no direct "
+                "INVENTORY_WATCH_LISTEN_URL; streams poll once per INVENTORY_WATCH_HEARTBEAT_INTERVAL"
+            )
+            return listener, False
+        return listener, True
+
     async def wait(self) -> None:
         await self.server.wait_for_termination()
 
@@ -192,10 +241,13 @@ class Application:
         """NOT_SERVING first (so balancers drain), let in-flight calls finish, then close the pool."""
         log.info("shutting down: health NOT_SERVING, grace period %.1fs", self.settings.grace_period)
         await self.health.enter_graceful_shutdown()
+        self.stock_watch.close()  # change streams send their last token and end UNAVAILABLE
         await self.server.stop(self.settings.grace_period)
         if self.health_server is not None:
             await self.health_server.stop(None)
         await self.purger.stop()
+        await self.position_purger.stop()
+        await self.watch_listener.stop()
         if self.cache_listener is not None:
             await self.cache_listener.stop()
         await self.monitor.stop()

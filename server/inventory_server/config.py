@@ -60,6 +60,15 @@ class Settings:
     # behind a transaction-mode PgBouncer, a direct DSN for it (LISTEN needs a real session)
     cache_heartbeat_interval: float = 2.0
     cache_listen_url: str | None = field(default=None, repr=False)  # may carry a password
+    # change stream (WatchStockChanges): heartbeat cadence, per-replica stream cap, per-stream buffer
+    # (changes) and how long a full buffer may wait for the consumer, retention of stream positions,
+    # and a direct DSN for its LISTEN connection (needed behind a transaction-mode PgBouncer)
+    watch_heartbeat_interval: float = 10.0
+    watch_max_streams: int = 100
+    watch_buffer_size: int = 256
+    watch_slow_consumer_seconds: float = 5.0
+    watch_retention_hours: float = 168.0
+    watch_listen_url: str | None = field(default=None, repr=False)  # may carry a password
     # lifecycle
     grace_period: float = 10.0
     data_dir: Path = Path(".inventory-data")
@@ -106,6 +115,12 @@ ENVIRONMENT: Mapping[str, str] = {
     "cache_ttl_seconds": "INVENTORY_CACHE_TTL_SECONDS",
     "cache_heartbeat_interval": "INVENTORY_CACHE_HEARTBEAT_INTERVAL",
     "cache_listen_url": "INVENTORY_CACHE_LISTEN_URL",
+    "watch_heartbeat_interval": "INVENTORY_WATCH_HEARTBEAT_INTERVAL",
+    "watch_max_streams": "INVENTORY_WATCH_MAX_STREAMS",
+    "watch_buffer_size": "INVENTORY_WATCH_BUFFER_SIZE",
+    "watch_slow_consumer_seconds": "INVENTORY_WATCH_SLOW_CONSUMER_SECONDS",
+    "watch_retention_hours": "INVENTORY_WATCH_RETENTION_HOURS",
+    "watch_listen_url": "INVENTORY_WATCH_LISTEN_URL",
     "grace_period": "INVENTORY_GRACE_PERIOD",
     "data_dir": "INVENTORY_DATA_DIR",
     "migrations_dir": "INVENTORY_MIGRATIONS_DIR",
@@ -114,7 +129,7 @@ ENVIRONMENT: Mapping[str, str] = {
 
 # Settings that hold a secret: each also reads from a file named by its variable + "_FILE"
 # (DATABASE_URL_FILE) or its flag + "-file" (--database-url-file); see inventory_server.secret_files.
-SECRET_SETTINGS: tuple[str, ...] = ("database_url", "cache_listen_url")
+SECRET_SETTINGS: tuple[str, ...] = ("database_url", "cache_listen_url", "watch_listen_url")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -251,6 +266,9 @@ def validate(s: Settings) -> None:
         "grace_period",
         "idempotency_retention_hours",
         "maintenance_interval",
+        "watch_heartbeat_interval",
+        "watch_slow_consumer_seconds",
+        "watch_retention_hours",
     ):
         if getattr(s, name) <= 0:
             problems.append(f"{ENVIRONMENT[name]} must be positive")
@@ -271,6 +289,8 @@ def validate(s: Settings) -> None:
             "INVENTORY_CACHE_MAX_ENTRIES must be >= 1, INVENTORY_CACHE_TTL_SECONDS and "
             "INVENTORY_CACHE_HEARTBEAT_INTERVAL positive"
         )
+    if s.watch_max_streams < 0 or s.watch_buffer_size < 1:
+        problems.append("INVENTORY_WATCH_MAX_STREAMS must be >= 0 and INVENTORY_WATCH_BUFFER_SIZE >= 1")
     if s.database_url:
         try:
             conninfo_to_dict(s.database_url)
@@ -281,6 +301,11 @@ def validate(s: Settings) -> None:
             conninfo_to_dict(s.cache_listen_url)
         except Exception:
             problems.append("INVENTORY_CACHE_LISTEN_URL is not a valid PostgreSQL connection string")
+    if s.watch_listen_url:
+        try:
+            conninfo_to_dict(s.watch_listen_url)
+        except Exception:
+            problems.append("INVENTORY_WATCH_LISTEN_URL is not a valid PostgreSQL connection string")
     if problems:
         raise ConfigError("; ".join(problems))
 

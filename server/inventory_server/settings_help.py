@@ -35,13 +35,21 @@ MEANINGS: Mapping[str, str] = {
     "max_transaction_attempts": "attempts of a transaction on serialization failure, deadlock or lost "
     "connection",
     "idempotency_retention_hours": "hours a request_id is remembered for replays",
-    "maintenance_interval": "seconds between purges of expired request_id keys",
+    "maintenance_interval": "seconds between purges of expired request_id keys and change stream positions",
     "cache_enabled": "cache product reads (invalidated through LISTEN/NOTIFY)",
     "cache_max_entries": "most products the read cache holds",
     "cache_ttl_seconds": "seconds a cached product is served at most",
     "cache_heartbeat_interval": "seconds between the cache listener's heartbeats (bounds staleness)",
     "cache_listen_url": "direct DSN for the cache's LISTEN session (behind a transaction-mode PgBouncer); "
     "unset = DATABASE_URL",
+    "watch_heartbeat_interval": "seconds of silence before a change stream sends a heartbeat (also the "
+    "longest delay when a wake-up is lost)",
+    "watch_max_streams": "concurrent change streams per replica; more -> RESOURCE_EXHAUSTED",
+    "watch_buffer_size": "changes a change stream holds for a consumer that is not reading",
+    "watch_slow_consumer_seconds": "seconds a full change stream buffer waits before the stream ends ABORTED",
+    "watch_retention_hours": "hours a change stream can resume back; older tokens -> FAILED_PRECONDITION",
+    "watch_listen_url": "direct DSN for the change stream's LISTEN session (behind a transaction-mode "
+    "PgBouncer); unset = INVENTORY_CACHE_LISTEN_URL, else DATABASE_URL",
     "grace_period": "seconds in-flight calls get to finish on SIGTERM",
     "data_dir": "data folder of the embedded PostgreSQL (only without DATABASE_URL)",
     "migrations_dir": "migrations folder for the embedded PostgreSQL; unset = the migrations shipped in "

@@ -635,3 +635,70 @@ class ReleaseReservationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReleaseReservationResponse: _TypeAlias = ReleaseReservationResponse  # noqa: Y015
+
+@_typing.final
+class WatchStockChangesRequest(_message.Message):
+    """Request for WatchStockChanges."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILTER_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    filter: _builtins.str
+    """AIP-160 filter over product_id, warehouse_id (matches either side of a
+    movement) and type, e.g. `product_id = "..." AND type != RESERVATION`.
+    Empty: every row.
+    """
+    resume_token: _builtins.str
+    """Empty: start from now. Otherwise the resume_token of a response: the
+    stream continues right after it. Must be used with the same filter.
+    """
+    def __init__(
+        self,
+        *,
+        filter: _builtins.str = ...,
+        resume_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "resume_token", b"resume_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchStockChangesRequest: _TypeAlias = WatchStockChangesRequest  # noqa: Y015
+
+@_typing.final
+class WatchStockChangesResponse(_message.Message):
+    """Response for WatchStockChanges: one ledger row, or a heartbeat."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSACTION_FIELD_NUMBER: _builtins.int
+    STOCK_LEVELS_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    resume_token: _builtins.str
+    """Opaque; resuming with it continues right after this response."""
+    @_builtins.property
+    def transaction(self) -> _transaction_pb2.StockTransaction:
+        """The ledger row; unset on a heartbeat."""
+
+    @_builtins.property
+    def stock_levels(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockLevel]:
+        """The levels of the row's product in its warehouse(s) as the row's database
+        transaction left them (for a multi-line document: after all its lines).
+        """
+
+    def __init__(
+        self,
+        *,
+        transaction: _transaction_pb2.StockTransaction | None = ...,
+        stock_levels: _abc.Iterable[Global___StockLevel] | None = ...,
+        resume_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resume_token", b"resume_token", "stock_levels", b"stock_levels", "transaction", b"transaction"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchStockChangesResponse: _TypeAlias = WatchStockChangesResponse  # noqa: Y015

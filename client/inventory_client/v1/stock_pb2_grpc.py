@@ -60,6 +60,11 @@ class StockServiceStub(object):
                 request_serializer=inventory_dot_v1_dot_stock__pb2.ReleaseReservationRequest.SerializeToString,
                 response_deserializer=inventory_dot_v1_dot_stock__pb2.ReleaseReservationResponse.FromString,
                 )
+        self.WatchStockChanges = channel.unary_stream(
+                '/inventory.v1.StockService/WatchStockChanges',
+                request_serializer=inventory_dot_v1_dot_stock__pb2.WatchStockChangesRequest.SerializeToString,
+                response_deserializer=inventory_dot_v1_dot_stock__pb2.WatchStockChangesResponse.FromString,
+                )
 
 
 class StockServiceServicer(object):
@@ -127,6 +132,22 @@ class StockServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchStockChanges(self, request, context):
+        """Streams every ledger row that matches the filter, in commit order, with no
+        gap, resumable from the resume_token of any response (also on another
+        replica and after a restart). Delivery is at-least-once around a resume:
+        deduplicate by transaction.id. A response with only a resume_token is a
+        heartbeat, sent when nothing else was for the heartbeat interval (10 s by
+        default) and as the first message of every stream. A token older than the
+        retention -> FAILED_PRECONDITION (metadata oldest_resume_token); too many
+        streams on the replica -> RESOURCE_EXHAUSTED; a consumer too far behind ->
+        ABORTED (resume from the last token); server shutdown -> UNAVAILABLE
+        (resume, elsewhere, from the last token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StockServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -169,6 +190,11 @@ def add_StockServiceServicer_to_server(servicer, server):
                     servicer.ReleaseReservation,
                     request_deserializer=inventory_dot_v1_dot_stock__pb2.ReleaseReservationRequest.FromString,
                     response_serializer=inventory_dot_v1_dot_stock__pb2.ReleaseReservationResponse.SerializeToString,
+            ),
+            'WatchStockChanges': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchStockChanges,
+                    request_deserializer=inventory_dot_v1_dot_stock__pb2.WatchStockChangesRequest.FromString,
+                    response_serializer=inventory_dot_v1_dot_stock__pb2.WatchStockChangesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -317,5 +343,22 @@ class StockService(object):
         return grpc.experimental.unary_unary(request, target, '/inventory.v1.StockService/ReleaseReservation',
             inventory_dot_v1_dot_stock__pb2.ReleaseReservationRequest.SerializeToString,
             inventory_dot_v1_dot_stock__pb2.ReleaseReservationResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchStockChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/inventory.v1.StockService/WatchStockChanges',
+            inventory_dot_v1_dot_stock__pb2.WatchStockChangesRequest.SerializeToString,
+            inventory_dot_v1_dot_stock__pb2.WatchStockChangesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -59,6 +59,18 @@ class StockServiceStub:
     """Sets stock aside for an order. More than available -> FAILED_PRECONDITION."""
     ReleaseReservation: _grpc.UnaryUnaryMultiCallable[_stock_pb2.ReleaseReservationRequest, _stock_pb2.ReleaseReservationResponse]
     """Returns reserved stock to available."""
+    WatchStockChanges: _grpc.UnaryStreamMultiCallable[_stock_pb2.WatchStockChangesRequest, _stock_pb2.WatchStockChangesResponse]
+    """Streams every ledger row that matches the filter, in commit order, with no
+    gap, resumable from the resume_token of any response (also on another
+    replica and after a restart). Delivery is at-least-once around a resume:
+    deduplicate by transaction.id. A response with only a resume_token is a
+    heartbeat, sent when nothing else was for the heartbeat interval (10 s by
+    default) and as the first message of every stream. A token older than the
+    retention -> FAILED_PRECONDITION (metadata oldest_resume_token); too many
+    streams on the replica -> RESOURCE_EXHAUSTED; a consumer too far behind ->
+    ABORTED (resume from the last token); server shutdown -> UNAVAILABLE
+    (resume, elsewhere, from the last token).
+    """
 
 @_typing.type_check_only
 class StockServiceAsyncStub(StockServiceStub):
@@ -89,6 +101,18 @@ class StockServiceAsyncStub(StockServiceStub):
     """Sets stock aside for an order. More than available -> FAILED_PRECONDITION."""
     ReleaseReservation: _aio.UnaryUnaryMultiCallable[_stock_pb2.ReleaseReservationRequest, _stock_pb2.ReleaseReservationResponse]  # type: ignore[assignment]
     """Returns reserved stock to available."""
+    WatchStockChanges: _aio.UnaryStreamMultiCallable[_stock_pb2.WatchStockChangesRequest, _stock_pb2.WatchStockChangesResponse]  # type: ignore[assignment]
+    """Streams every ledger row that matches the filter, in commit order, with no
+    gap, resumable from the resume_token of any response (also on another
+    replica and after a restart). Delivery is at-least-once around a resume:
+    deduplicate by transaction.id. A response with only a resume_token is a
+    heartbeat, sent when nothing else was for the heartbeat interval (10 s by
+    default) and as the first message of every stream. A token older than the
+    retention -> FAILED_PRECONDITION (metadata oldest_resume_token); too many
+    streams on the replica -> RESOURCE_EXHAUSTED; a consumer too far behind ->
+    ABORTED (resume from the last token); server shutdown -> UNAVAILABLE
+    (resume, elsewhere, from the last token).
+    """
 
 class StockServiceServicer(metaclass=_abc_1.ABCMeta):
     """StockService reads stock levels and moves stock. Every movement writes its
@@ -164,5 +188,23 @@ class StockServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_stock_pb2.ReleaseReservationResponse, _abc.Awaitable[_stock_pb2.ReleaseReservationResponse]]:
         """Returns reserved stock to available."""
+
+    @_abc_1.abstractmethod
+    def WatchStockChanges(
+        self,
+        request: _stock_pb2.WatchStockChangesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_stock_pb2.WatchStockChangesResponse], _abc.AsyncIterator[_stock_pb2.WatchStockChangesResponse]]:
+        """Streams every ledger row that matches the filter, in commit order, with no
+        gap, resumable from the resume_token of any response (also on another
+        replica and after a restart). Delivery is at-least-once around a resume:
+        deduplicate by transaction.id. A response with only a resume_token is a
+        heartbeat, sent when nothing else was for the heartbeat interval (10 s by
+        default) and as the first message of every stream. A token older than the
+        retention -> FAILED_PRECONDITION (metadata oldest_resume_token); too many
+        streams on the replica -> RESOURCE_EXHAUSTED; a consumer too far behind ->
+        ABORTED (resume from the last token); server shutdown -> UNAVAILABLE
+        (resume, elsewhere, from the last token).
+        """
 
 def add_StockServiceServicer_to_server(servicer: StockServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

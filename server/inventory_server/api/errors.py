@@ -24,6 +24,8 @@ _CODES: list[tuple[type[d.DomainError], grpc.StatusCode]] = [
     (d.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (d.EtagMismatch, grpc.StatusCode.ABORTED),
     (d.Conflict, grpc.StatusCode.ABORTED),
+    (d.Aborted, grpc.StatusCode.ABORTED),
+    (d.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (d.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (d.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (d.Unavailable, grpc.StatusCode.UNAVAILABLE),

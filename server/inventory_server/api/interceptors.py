@@ -33,7 +33,11 @@ Behaviour = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
 class CallInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps unary-unary and stream-unary handlers of the services under ``prefix``."""
+    """Wraps the unary-unary, stream-unary and unary-stream handlers of the services under ``prefix``.
+
+    A unary-stream handler is wrapped too when it writes with ``context.write``
+    and returns None (WatchStockChanges): its errors are mapped like any other.
+    """
 
     def __init__(self, stats: MethodStats, prefix: str = "/inventory.v1.") -> None:
         self.stats = stats
@@ -51,6 +55,12 @@ class CallInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap(method, handler.unary_unary),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap(method, handler.unary_stream),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

@@ -18,6 +18,7 @@ from grpc import aio
 from inventory_client.v1 import stock_pb2 as pb
 from inventory_client.v1 import stock_pb2_grpc
 from inventory_server.api.convert import parse_id, timestamp
+from inventory_server.api.stock_watch import watch_stock_changes
 from inventory_server.api.transactions import transaction_to_proto
 from inventory_server.domain.errors import ErrorDetails, InvalidArgument
 from inventory_server.domain.paging import ListQuery
@@ -32,6 +33,7 @@ from inventory_server.domain.stock import (
 )
 from inventory_server.services.stock import StockService
 from inventory_server.services.stock_results import MovementResult
+from inventory_server.services.stock_watch import StockWatchService
 
 Context = aio.ServicerContext[Any, Any]
 C = TypeVar("C", ReceiveStock, ShipStock, TransferStock, AdjustStock, ReserveStock, ReleaseReservation)
@@ -104,8 +106,19 @@ def stock_command(command_type: type[C], request: Message) -> C:
 class StockServicer(stock_pb2_grpc.StockServiceServicer):
     """Implements inventory.v1.StockService over ``StockService``."""
 
-    def __init__(self, stock: StockService) -> None:
+    def __init__(self, stock: StockService, watch: StockWatchService | None = None) -> None:
         self.stock = stock
+        self.watch = watch
+
+    # grpc.aio lets a server-streaming handler write with context.write and return None (the
+    # stubs only know generators): that way a write stuck on a consumer that does not read can
+    # be abandoned (services.stock_watch), which a suspended generator could not.
+    async def WatchStockChanges(  # type: ignore[override]
+        self, request: pb.WatchStockChangesRequest, context: Context
+    ) -> None:
+        if self.watch is None:
+            raise NotImplementedError
+        await watch_stock_changes(self.watch, request, context)
 
     async def GetStockLevel(
         self, request: pb.GetStockLevelRequest, context: Context

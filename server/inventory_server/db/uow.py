@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from inventory_server.repositories.database_stats import DatabaseStatsRepository
     from inventory_server.repositories.idempotency import IdempotencyRepository
     from inventory_server.repositories.products import ProductRepository
+    from inventory_server.repositories.stock_changes import StockChangeRepository
     from inventory_server.repositories.stock_levels import StockLevelRepository
     from inventory_server.repositories.transactions import TransactionRepository
     from inventory_server.repositories.users import UserRepository
@@ -97,6 +98,12 @@ class UnitOfWork:
         from inventory_server.repositories.database_stats import DatabaseStatsRepository
 
         return DatabaseStatsRepository(self.conn)
+
+    @cached_property
+    def stock_changes(self) -> StockChangeRepository:
+        from inventory_server.repositories.stock_changes import StockChangeRepository
+
+        return StockChangeRepository(self.conn)
 
     async def commit(self) -> None:
         self.committing = True

@@ -152,6 +152,18 @@ class DeadlineExceeded(DomainError):
     reason = "DEADLINE_EXCEEDED"
 
 
+class ResourceExhausted(DomainError):
+    """A per-replica limit is reached (for example concurrent change streams); retry later or elsewhere."""
+
+    reason = "RESOURCE_EXHAUSTED"
+
+
+class Aborted(DomainError):
+    """The call was ended on purpose and can be continued from where it stopped (maps to ABORTED)."""
+
+    reason = "ABORTED"
+
+
 @dataclass(frozen=True)
 class ErrorDetails:
     """Helper for collecting several field violations before raising one InvalidArgument."""

@@ -1,0 +1,82 @@
+"""Background upkeep: forgetting change-stream positions past the watch retention.
+
+The ledger keeps every row for ever; ``stock_changes`` (each row's commit
+position, migration 0011) only needs to reach back as far as a consumer may
+resume. Every replica runs the purge in small batches (racing replicas only
+delete fewer rows); the highest purged position is recorded with the delete,
+so a resume from before it is refused instead of missing rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Protocol, TypeVar
+
+from inventory_server.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PURGE_BATCH = 5_000
+
+
+class PositionPurger(Protocol):
+    async def purge_older_than(self, retention: timedelta, *, limit: int) -> int: ...
+
+
+class PurgeUnitOfWork(Protocol):
+    @property
+    def stock_changes(self) -> PositionPurger: ...
+
+
+class PurgeRunner(Protocol):
+    async def write(self, action: Callable[[PurgeUnitOfWork], Awaitable[T]]) -> T: ...
+
+
+class StockChangePurger:
+    """Every ``interval`` seconds, forgets stream positions committed more than ``retention`` ago."""
+
+    def __init__(self, runner: PurgeRunner, *, retention: timedelta, interval: float) -> None:
+        self.runner = runner
+        self.retention = retention
+        self.interval = interval
+        self.purged = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """Purge everything past retention, batch by batch; the number of positions forgotten."""
+        total = 0
+        while True:
+            count = await self.runner.write(
+                lambda uow: uow.stock_changes.purge_older_than(self.retention, limit=PURGE_BATCH)
+            )
+            total += count
+            if count < PURGE_BATCH:
+                break
+        self.purged += total
+        return total
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="stock-change-purger")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                count = await self.run_once()
+            except DomainError as exc:  # the database is down or busy: try again next time
+                log.warning("change stream position purge skipped: %s", exc.message)
+                continue
+            if count:
+                log.info("purged %d change stream position(s) older than %s", count, self.retention)
