@@ -31,6 +31,7 @@ from inventory_client.v1 import (
 )
 from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
+from inventory_server.api.page_tokens import DEVELOPMENT_KEY, PageTokens, parse_keys
 from inventory_server.api.products import ProductServicer
 from inventory_server.api.reflection import enable_server_reflection
 from inventory_server.api.stats import StatsServicer
@@ -171,16 +172,23 @@ class Application:
         log.info("inventory-server listening on port %d (%s)", self.port, security)
 
     def _add_servicers(self) -> None:
+        tokens = page_tokens(self.settings)
         products = ProductService(self.runner, self.product_cache)
-        product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(products), self.server)
+        product_pb2_grpc.add_ProductServiceServicer_to_server(
+            ProductServicer(products, page_tokens=tokens), self.server
+        )
         warehouses = WarehouseService(self.runner)
-        warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(WarehouseServicer(warehouses), self.server)
+        warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(
+            WarehouseServicer(warehouses, page_tokens=tokens), self.server
+        )
         users = UserService(self.runner)
-        user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(users), self.server)
+        user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(users, page_tokens=tokens), self.server)
         stock = StockService(self.runner)
-        stock_pb2_grpc.add_StockServiceServicer_to_server(StockServicer(stock, self.stock_watch), self.server)
+        stock_pb2_grpc.add_StockServiceServicer_to_server(
+            StockServicer(stock, self.stock_watch, page_tokens=tokens), self.server
+        )
         transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
-            TransactionServicer(TransactionService(self.runner)), self.server
+            TransactionServicer(TransactionService(self.runner), page_tokens=tokens), self.server
         )
         stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(self._stats_service()), self.server)
 
@@ -253,6 +261,17 @@ class Application:
         await self.monitor.stop()
         await self.database.close()
         log.info("stopped")
+
+
+def page_tokens(settings: Settings) -> PageTokens:
+    """The page-token seal from INVENTORY_PAGE_TOKEN_KEYS; without it the public development key, warned."""
+    if settings.page_token_keys:
+        return PageTokens(parse_keys(settings.page_token_keys))
+    log.warning(
+        "INVENTORY_PAGE_TOKEN_KEYS is not set: page tokens are sealed with the public development key, "
+        "so clients can forge them; set the same key list on every replica (see docs/operations.md)"
+    )
+    return PageTokens([DEVELOPMENT_KEY])
 
 
 def grpc_health_publisher(health_servicer: Any, services: Sequence[str]) -> HealthObserver:

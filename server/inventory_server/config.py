@@ -10,6 +10,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
+from inventory_server.api.page_tokens import parse_keys
 from inventory_server.dsn import mask_dsn
 from inventory_server.secret_files import FILE_SUFFIX, SecretFileError, pick_secret, secret_from_environment
 from inventory_server.settings_help import meaning
@@ -69,6 +70,9 @@ class Settings:
     watch_slow_consumer_seconds: float = 5.0
     watch_retention_hours: float = 168.0
     watch_listen_url: str | None = field(default=None, repr=False)  # may carry a password
+    # page tokens: HMAC keys, newest first, comma-separated (api.page_tokens); unset = the public
+    # development key, with a warning at start-up
+    page_token_keys: str | None = field(default=None, repr=False)  # a secret
     # lifecycle
     grace_period: float = 10.0
     data_dir: Path = Path(".inventory-data")
@@ -121,6 +125,7 @@ ENVIRONMENT: Mapping[str, str] = {
     "watch_slow_consumer_seconds": "INVENTORY_WATCH_SLOW_CONSUMER_SECONDS",
     "watch_retention_hours": "INVENTORY_WATCH_RETENTION_HOURS",
     "watch_listen_url": "INVENTORY_WATCH_LISTEN_URL",
+    "page_token_keys": "INVENTORY_PAGE_TOKEN_KEYS",
     "grace_period": "INVENTORY_GRACE_PERIOD",
     "data_dir": "INVENTORY_DATA_DIR",
     "migrations_dir": "INVENTORY_MIGRATIONS_DIR",
@@ -129,7 +134,7 @@ ENVIRONMENT: Mapping[str, str] = {
 
 # Settings that hold a secret: each also reads from a file named by its variable + "_FILE"
 # (DATABASE_URL_FILE) or its flag + "-file" (--database-url-file); see inventory_server.secret_files.
-SECRET_SETTINGS: tuple[str, ...] = ("database_url", "cache_listen_url", "watch_listen_url")
+SECRET_SETTINGS: tuple[str, ...] = ("database_url", "cache_listen_url", "watch_listen_url", "page_token_keys")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -306,6 +311,11 @@ def validate(s: Settings) -> None:
             conninfo_to_dict(s.watch_listen_url)
         except Exception:
             problems.append("INVENTORY_WATCH_LISTEN_URL is not a valid PostgreSQL connection string")
+    if s.page_token_keys is not None:
+        try:
+            parse_keys(s.page_token_keys)
+        except ValueError as exc:
+            problems.append(f"INVENTORY_PAGE_TOKEN_KEYS {exc}")  # never the keys themselves
     if problems:
         raise ConfigError("; ".join(problems))
 

@@ -50,6 +50,8 @@ MEANINGS: Mapping[str, str] = {
     "watch_retention_hours": "hours a change stream can resume back; older tokens -> FAILED_PRECONDITION",
     "watch_listen_url": "direct DSN for the change stream's LISTEN session (behind a transaction-mode "
     "PgBouncer); unset = INVENTORY_CACHE_LISTEN_URL, else DATABASE_URL",
+    "page_token_keys": "HMAC keys sealing page tokens, comma-separated, newest first, each at least 32 "
+    "characters; every replica needs the same list; unset = a public development key (warned about)",
     "grace_period": "seconds in-flight calls get to finish on SIGTERM",
     "data_dir": "data folder of the embedded PostgreSQL (only without DATABASE_URL)",
     "migrations_dir": "migrations folder for the embedded PostgreSQL; unset = the migrations shipped in "

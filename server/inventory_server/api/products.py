@@ -17,6 +17,7 @@ from inventory_server.api.convert import (
     parse_ids,
     timestamp,
 )
+from inventory_server.api.page_tokens import PageTokens
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product
 from inventory_server.services.product_import import ImportResult, ImportRow, ProductImportService
@@ -75,8 +76,15 @@ def _import_response(result: ImportResult) -> pb.ImportProductsResponse:
 class ProductServicer(product_pb2_grpc.ProductServiceServicer):
     """Implements inventory.v1.ProductService over ``ProductService`` and ``ProductImportService``."""
 
-    def __init__(self, products: ProductService, importer: ProductImportService | None = None) -> None:
+    def __init__(
+        self,
+        products: ProductService,
+        importer: ProductImportService | None = None,
+        *,
+        page_tokens: PageTokens,
+    ) -> None:
         self.products = products
+        self.page_tokens = page_tokens
         self.importer = importer or ProductImportService(products.runner, products.cache)
 
     async def GetProduct(self, request: pb.GetProductRequest, context: Context) -> pb.GetProductResponse:
@@ -93,11 +101,16 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         self, request: pb.ListProductsRequest, context: Context
     ) -> pb.ListProductsResponse:
         query = ListQuery.from_request(
-            request.page_size, request.page_token, request.filter, request.order_by, request.show_deleted
+            request.page_size,
+            self.page_tokens.open(request.page_token),
+            request.filter,
+            request.order_by,
+            request.show_deleted,
         )
         page = await self.products.list_products(query)
         return pb.ListProductsResponse(
-            products=[to_proto(p) for p in page.items], next_page_token=page.next_page_token
+            products=[to_proto(p) for p in page.items],
+            next_page_token=self.page_tokens.seal(page.next_page_token),
         )
 
     async def CreateProduct(

@@ -18,6 +18,7 @@ from grpc import aio
 from inventory_client.v1 import stock_pb2 as pb
 from inventory_client.v1 import stock_pb2_grpc
 from inventory_server.api.convert import parse_id, timestamp
+from inventory_server.api.page_tokens import PageTokens
 from inventory_server.api.stock_watch import watch_stock_changes
 from inventory_server.api.transactions import transaction_to_proto
 from inventory_server.domain.errors import ErrorDetails, InvalidArgument
@@ -106,9 +107,12 @@ def stock_command(command_type: type[C], request: Message) -> C:
 class StockServicer(stock_pb2_grpc.StockServiceServicer):
     """Implements inventory.v1.StockService over ``StockService``."""
 
-    def __init__(self, stock: StockService, watch: StockWatchService | None = None) -> None:
+    def __init__(
+        self, stock: StockService, watch: StockWatchService | None = None, *, page_tokens: PageTokens
+    ) -> None:
         self.stock = stock
         self.watch = watch
+        self.page_tokens = page_tokens
 
     # grpc.aio lets a server-streaming handler write with context.write and return None (the
     # stubs only know generators): that way a write stuck on a consumer that does not read can
@@ -138,7 +142,7 @@ class StockServicer(stock_pb2_grpc.StockServiceServicer):
         warehouse_id = fields.optional_id(request.warehouse_id, "warehouse_id")
         fields.errors.raise_if_any()
         query = ListQuery.from_request(
-            request.page_size, request.page_token, request.filter, request.order_by
+            request.page_size, self.page_tokens.open(request.page_token), request.filter, request.order_by
         )
         page = await self.stock.list_levels(
             query,
@@ -148,7 +152,7 @@ class StockServicer(stock_pb2_grpc.StockServiceServicer):
         )
         return pb.ListStockLevelsResponse(
             stock_levels=[level_to_proto(level) for level in page.items],
-            next_page_token=page.next_page_token,
+            next_page_token=self.page_tokens.seal(page.next_page_token),
         )
 
     async def ReceiveStock(

@@ -10,6 +10,7 @@ from grpc import aio
 from inventory_client.v1 import transaction_pb2 as pb
 from inventory_client.v1 import transaction_pb2_grpc
 from inventory_server.api.convert import parse_id, timestamp
+from inventory_server.api.page_tokens import PageTokens
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.transaction import StockTransaction
 from inventory_server.services.transactions import TransactionService
@@ -42,8 +43,9 @@ def transaction_to_proto(row: StockTransaction) -> pb.StockTransaction:
 class TransactionServicer(transaction_pb2_grpc.TransactionServiceServicer):
     """Implements inventory.v1.TransactionService over ``TransactionService``."""
 
-    def __init__(self, transactions: TransactionService) -> None:
+    def __init__(self, transactions: TransactionService, *, page_tokens: PageTokens) -> None:
         self.transactions = transactions
+        self.page_tokens = page_tokens
 
     async def GetTransaction(
         self, request: pb.GetTransactionRequest, context: Context
@@ -55,10 +57,10 @@ class TransactionServicer(transaction_pb2_grpc.TransactionServiceServicer):
         self, request: pb.ListTransactionsRequest, context: Context
     ) -> pb.ListTransactionsResponse:
         query = ListQuery.from_request(
-            request.page_size, request.page_token, request.filter, request.order_by
+            request.page_size, self.page_tokens.open(request.page_token), request.filter, request.order_by
         )
         page = await self.transactions.list_transactions(query)
         return pb.ListTransactionsResponse(
             transactions=[transaction_to_proto(row) for row in page.items],
-            next_page_token=page.next_page_token,
+            next_page_token=self.page_tokens.seal(page.next_page_token),
         )

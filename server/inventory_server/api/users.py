@@ -13,6 +13,7 @@ from grpc import aio
 from inventory_client.v1 import user_pb2 as pb
 from inventory_client.v1 import user_pb2_grpc
 from inventory_server.api.convert import checked_request_id, mask_paths, parse_etag, parse_id, timestamp
+from inventory_server.api.page_tokens import PageTokens
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.user import PROFILE_FIELDS, UPDATABLE_FIELDS, NewUser, Role, User
@@ -74,8 +75,9 @@ def update_changes(request: pb.UpdateUserRequest) -> dict[str, Any]:
 class UserServicer(user_pb2_grpc.UserServiceServicer):
     """Implements inventory.v1.UserService over ``UserService``."""
 
-    def __init__(self, users: UserService) -> None:
+    def __init__(self, users: UserService, *, page_tokens: PageTokens) -> None:
         self.users = users
+        self.page_tokens = page_tokens
 
     async def GetUser(self, request: pb.GetUserRequest, context: Context) -> pb.GetUserResponse:
         user = await self.users.get(parse_id(request.id))
@@ -83,11 +85,16 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
     async def ListUsers(self, request: pb.ListUsersRequest, context: Context) -> pb.ListUsersResponse:
         query = ListQuery.from_request(
-            request.page_size, request.page_token, request.filter, request.order_by, request.show_deleted
+            request.page_size,
+            self.page_tokens.open(request.page_token),
+            request.filter,
+            request.order_by,
+            request.show_deleted,
         )
         page = await self.users.list_users(query)
         return pb.ListUsersResponse(
-            users=[to_proto(u) for u in page.items], next_page_token=page.next_page_token
+            users=[to_proto(u) for u in page.items],
+            next_page_token=self.page_tokens.seal(page.next_page_token),
         )
 
     async def CreateUser(self, request: pb.CreateUserRequest, context: Context) -> pb.CreateUserResponse:

@@ -9,6 +9,7 @@ from grpc import aio
 from inventory_client.v1 import warehouse_pb2 as pb
 from inventory_client.v1 import warehouse_pb2_grpc
 from inventory_server.api.convert import checked_request_id, mask_paths, parse_etag, parse_id, timestamp
+from inventory_server.api.page_tokens import PageTokens
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.warehouse import UPDATABLE_FIELDS, NewWarehouse, Warehouse
 from inventory_server.services.warehouses import WarehouseService
@@ -36,8 +37,9 @@ def new_from_proto(w: pb.Warehouse) -> NewWarehouse:
 class WarehouseServicer(warehouse_pb2_grpc.WarehouseServiceServicer):
     """Implements inventory.v1.WarehouseService over ``WarehouseService``."""
 
-    def __init__(self, warehouses: WarehouseService) -> None:
+    def __init__(self, warehouses: WarehouseService, *, page_tokens: PageTokens) -> None:
         self.warehouses = warehouses
+        self.page_tokens = page_tokens
 
     async def GetWarehouse(
         self, request: pb.GetWarehouseRequest, context: Context
@@ -49,11 +51,16 @@ class WarehouseServicer(warehouse_pb2_grpc.WarehouseServiceServicer):
         self, request: pb.ListWarehousesRequest, context: Context
     ) -> pb.ListWarehousesResponse:
         query = ListQuery.from_request(
-            request.page_size, request.page_token, request.filter, request.order_by, request.show_deleted
+            request.page_size,
+            self.page_tokens.open(request.page_token),
+            request.filter,
+            request.order_by,
+            request.show_deleted,
         )
         page = await self.warehouses.list_warehouses(query)
         return pb.ListWarehousesResponse(
-            warehouses=[to_proto(w) for w in page.items], next_page_token=page.next_page_token
+            warehouses=[to_proto(w) for w in page.items],
+            next_page_token=self.page_tokens.seal(page.next_page_token),
         )
 
     async def CreateWarehouse(

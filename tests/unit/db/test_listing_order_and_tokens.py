@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import uuid
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from inventory_server.db.listing import ResourceFields, decode_token, encode_token, parse_order_by, plan_list
+from inventory_server.db.listing.fields import FieldSpec, FieldType
 from inventory_server.db.query import select
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.paging import ListQuery
@@ -135,3 +137,27 @@ def test_a_token_is_refused_when_extra_parameters_change(fields: ResourceFields)
 def test_page_size_may_change_between_pages(fields: ResourceFields) -> None:
     _, token = plan_list(fields, ListQuery(page_size=2)).split(_rows(3))
     assert plan_list(fields, ListQuery(page_size=10, page_token=token)).page_size == 10
+
+
+def _raw_token(payload_json: str) -> str:
+    """A token as a forger would build one: any JSON text, base64url without padding."""
+    return base64.urlsafe_b64encode(payload_json.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("payload", "sort"),
+    [
+        ('{"f":"fp","k":' + "[" * 1500 + "]" * 1500 + "}", "int"),  # RecursionError in json
+        ('{"f":"fp","k":["\\ud800"]}', "text"),  # a lone surrogate: not encodable for PostgreSQL
+        ('{"f":"fp","k":["a\\u0000b"]}', "text"),  # NUL: PostgreSQL text cannot hold it
+        ('{"f":"fp","k":[9223372036854775808]}', "int"),  # beyond bigint
+        ('{"f":"fp","k":[-9223372036854775809]}', "int"),
+        ('{"f":"fp","k":[' + "9" * 4301 + "]}", "int"),  # beyond int()'s digit limit
+        ('{"f":"fp","k":["275760-09-13T00:00:00+00:00"]}', "timestamp"),
+        ('{"f":"fp","k":[1e999]}', "int"),
+    ],
+)
+def test_hostile_token_payloads_are_invalid_arguments(payload: str, sort: FieldType) -> None:
+    spec = FieldSpec("v", "v", sort, sortable=True)
+    message = rejected("page_token", decode_token, _raw_token(payload), "fp", [spec])
+    assert "page token" in message

@@ -2,7 +2,12 @@
 
 A token is URL-safe base64 of compact JSON ``{"f": fingerprint, "k": [values]}``.
 It is not a secret: the values are the last row's sort keys, which the caller
-has already seen, and they only ever become bound parameters.
+has already seen, and they only ever become bound parameters. The API layer
+seals it with an HMAC (``api.page_tokens``), so a forged token normally never
+gets here; still, decoding treats its input as hostile: anything that is not
+exactly what ``encode_token`` writes (deep nesting, lone surrogates, NUL,
+numbers beyond bigint) is InvalidArgument naming ``page_token``, never an
+exception the caller would see as INTERNAL.
 
 >>> from inventory_server.db.listing.fields import FieldSpec
 >>> spec = FieldSpec("qty", "qty", "int")
@@ -26,6 +31,7 @@ from inventory_server.db.listing.fields import FieldSpec
 from inventory_server.fingerprints import fingerprint as content_fingerprint
 
 MAX_TOKEN_LENGTH = 4096
+_BIGINT = range(-(2**63), 2**63)
 
 
 def fingerprint(resource: str, params: Mapping[str, object]) -> str:
@@ -68,7 +74,8 @@ def _payload(token: str) -> dict[str, Any]:
     try:
         data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload = json.loads(data)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+    # RecursionError: deeply nested arrays; ValueError covers JSON errors and int() digit limits.
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as error:
         raise invalid("page_token", "is not a page token this service issued") from error
     if not isinstance(payload, dict):
         raise invalid("page_token", "is not a page token this service issued")
@@ -95,12 +102,22 @@ def _load(spec: FieldSpec, value: Any) -> Any:
     if spec.type == "int":
         if isinstance(value, bool):
             raise TypeError("bool")
-        return _require(value, int)
+        if _require(value, int) not in _BIGINT:
+            raise ValueError("beyond bigint")
+        return value
     if spec.type == "bool":
         return _require(value, bool)
     if spec.type in ("text", "enum"):
-        return _require(value, str)
+        return _storable_text(_require(value, str))
     raise ValueError(f"{spec.type} fields do not sort")
+
+
+def _storable_text(value: str) -> str:
+    """``value`` when PostgreSQL can take it as text: UTF-8 encodable (no lone surrogates), no NUL."""
+    if "\x00" in value:
+        raise ValueError("NUL in text")
+    value.encode("utf-8")  # UnicodeEncodeError is a ValueError
+    return value
 
 
 def _require(value: Any, kind: type[Any]) -> Any:
