@@ -30,9 +30,11 @@ COPY client/ client/
 COPY server/ server/
 COPY migrations/ migrations/
 
+# The server with its "otlp" extra: OTEL_EXPORTER_OTLP_ENDPOINT alone turns tracing on.
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels ./client . \
     && python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir /wheels/*.whl
+    && server_wheel="$(find /wheels -name 'inventory_server-*.whl')" \
+    && /opt/venv/bin/pip install --no-cache-dir /wheels/inventory_client-*.whl "${server_wheel}[otlp]"
 
 # --- runtime: the virtualenv and the migrations, run as a fixed non-root UID ------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -58,7 +60,8 @@ ENV VIRTUAL_ENV=/opt/venv \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONFAULTHANDLER=1 \
-    INVENTORY_MIGRATIONS_DIR=/app/migrations
+    INVENTORY_MIGRATIONS_DIR=/app/migrations \
+    INVENTORY_LOG_FORMAT=json
 
 WORKDIR /app
 # Owned by root and read-only to the service user: the code cannot be changed at run time.

@@ -5,12 +5,13 @@ Nothing here runs at import time; ``Application.start`` does the work.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -29,8 +30,10 @@ from inventory_client.v1 import (
     warehouse_pb2,
     warehouse_pb2_grpc,
 )
+from inventory_server import __version__
 from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
+from inventory_server.api.observability import ObservabilityInterceptor
 from inventory_server.api.page_tokens import DEVELOPMENT_KEY, PageTokens, parse_keys
 from inventory_server.api.products import ProductServicer
 from inventory_server.api.reflection import enable_server_reflection
@@ -44,8 +47,17 @@ from inventory_server.config import Settings
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, HealthObserver
 from inventory_server.db.notifications import WakeUpListener
+from inventory_server.db.tracing import traced_cursor_class
 from inventory_server.db.uow import TransactionRunner
 from inventory_server.listen import bind, ensure_free
+from inventory_server.observability.metrics import (
+    GrpcMetrics,
+    MetricsEndpoint,
+    ServiceCollector,
+    ServiceSources,
+    figures_from_loop,
+    new_registry,
+)
 from inventory_server.repositories.instrumentation import query_stats
 from inventory_server.services.maintenance import IdempotencyPurger
 from inventory_server.services.products import ProductService
@@ -57,6 +69,9 @@ from inventory_server.services.transactions import TransactionService
 from inventory_server.services.users import UserService
 from inventory_server.services.warehouses import WarehouseService
 from inventory_server.tls import server_credentials
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +112,8 @@ class Application:
     dsn: str
     started_at: float = field(default_factory=time.monotonic)
     method_stats: MethodStats = field(default_factory=MethodStats)
+    # observability.tracing.tracer_provider_from_environment(); None = tracing off, at no cost
+    tracer_provider: TracerProvider | None = None
     port: int = 0
 
     async def start(self) -> None:
@@ -105,10 +122,17 @@ class Application:
         ensure_free(s.host, s.port)
         if s.health_port:
             ensure_free(s.host, s.health_port)
+        if s.metrics_port:
+            ensure_free(s.host, s.metrics_port)
         credentials = None
         if s.tls_cert_file is not None and s.tls_key_file is not None:
             credentials = server_credentials(s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file)
-        self.database = Database(self.dsn, s)
+        tracer = None
+        if self.tracer_provider is not None:
+            tracer = self.tracer_provider.get_tracer("inventory_server", __version__)
+        self.database = Database(
+            self.dsn, s, cursor_factory=None if tracer is None else traced_cursor_class(tracer)
+        )
         await self.database.open(wait=False)
         self.runner = TransactionRunner(self.database, max_attempts=s.max_transaction_attempts)
         # Bypassed until its listener is LISTENing.
@@ -124,7 +148,14 @@ class Application:
                 slow_consumer_timeout=s.watch_slow_consumer_seconds,
             ),
         )
-        self.server = aio.server(interceptors=[CallInterceptor(self.method_stats)], options=SERVER_OPTIONS)
+        # Metrics only when they are served: no registry, no counting otherwise.
+        self.metrics_registry = new_registry() if s.metrics_port else None
+        grpc_metrics = None if self.metrics_registry is None else GrpcMetrics(self.metrics_registry)
+        # The observability interceptor first (outermost): it sees every call as the caller does.
+        self.server = aio.server(
+            interceptors=[ObservabilityInterceptor(grpc_metrics, tracer), CallInterceptor(self.method_stats)],
+            options=SERVER_OPTIONS,
+        )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Built before the servicers (Stats reads its figures), started once the server is wired.
         self.monitor = HealthMonitor(
@@ -158,6 +189,9 @@ class Application:
             bind(self.health_server, f"{s.host}:{s.health_port}")
             await self.health_server.start()
         await self.server.start()
+        self.metrics_endpoint: MetricsEndpoint | None = None
+        if self.metrics_registry is not None:
+            self._serve_metrics(self.metrics_registry)
         self.purger = IdempotencyPurger(
             self.runner,
             retention=timedelta(hours=s.idempotency_retention_hours),
@@ -195,7 +229,7 @@ class Application:
     def _stats_service(self) -> StatsService:
         """Stats over the live parts: the pool owner, the monitor, the recorders, the cache, the runner."""
         monitor = self.monitor
-        reader = DatabaseReader(
+        reader = self.database_reader = DatabaseReader(
             self.runner,
             is_serving=lambda: monitor.figures.serving,
             budget=min(self.settings.pool_timeout, self.settings.health_check_timeout),
@@ -242,6 +276,22 @@ class Application:
             return listener, False
         return listener, True
 
+    def _serve_metrics(self, registry: Any) -> None:
+        """Prometheus on INVENTORY_METRICS_PORT; the service figures read from the Stats sources."""
+        s = self.settings
+        sources = ServiceSources(
+            pool=self.database,
+            health=self.monitor,
+            cache=self.product_cache,
+            transactions=self.runner,
+            replays=query_stats(),
+            database=self.database_reader,
+        )
+        timeout = min(s.pool_timeout, s.health_check_timeout) + 1.0
+        registry.register(ServiceCollector(figures_from_loop(sources, asyncio.get_running_loop(), timeout)))
+        self.metrics_endpoint = MetricsEndpoint(registry)
+        self.metrics_endpoint.start(s.host, s.metrics_port)
+
     async def wait(self) -> None:
         await self.server.wait_for_termination()
 
@@ -260,6 +310,11 @@ class Application:
             await self.cache_listener.stop()
         await self.monitor.stop()
         await self.database.close()
+        if self.metrics_endpoint is not None:
+            # In a thread: shutdown() waits for a scrape in progress, which may need this loop.
+            await asyncio.to_thread(self.metrics_endpoint.stop)
+        if self.tracer_provider is not None:
+            await asyncio.to_thread(self.tracer_provider.shutdown)  # exports the spans still batched
         log.info("stopped")
 
 

@@ -25,6 +25,8 @@ from inventory_server import __version__
 if TYPE_CHECKING:
     import argparse
 
+    from opentelemetry.sdk.trace import TracerProvider
+
     from inventory_server.config import Settings
 
 PROG = "inventory-server"
@@ -82,13 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(settings: Settings, dsn: str) -> None:
+async def _serve(settings: Settings, dsn: str, tracer_provider: TracerProvider | None) -> None:
     import asyncio
     import signal
 
     from inventory_server.app import Application
 
-    app = Application(settings, dsn)
+    app = Application(settings, dsn, tracer_provider=tracer_provider)
     await app.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -98,7 +100,7 @@ async def _serve(settings: Settings, dsn: str) -> None:
     await app.stop()
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, tracer_provider: TracerProvider | None = None) -> int:
     import asyncio
     import logging
 
@@ -115,12 +117,15 @@ def serve(settings: Settings) -> int:
 
         embedded = EmbeddedPostgres(settings.data_dir)
         dsn = embedded.start()
-        print(
+        notice = (
             f"No DATABASE_URL given: using an embedded PostgreSQL with its data in {embedded.data_dir}\n"
             "To use a real database instead, set DATABASE_URL=postgresql://user@host:5432/dbname "
-            "(and run `inventory-migrate migrate` against it).",
-            flush=True,
+            "(and run `inventory-migrate migrate` against it)."
         )
+        if settings.log_format == "json":  # every line a JSON object, stdout included
+            logging.getLogger("inventory_server").warning("%s", notice.replace("\n", " "))
+        else:
+            print(notice, flush=True)
         applied = migrate_database(dsn, settings.migrations_dir)
         logging.getLogger("inventory_server").info(
             "embedded database ready (%d migration(s) applied)", applied
@@ -129,7 +134,7 @@ def serve(settings: Settings) -> int:
         "starting inventory-server %s: %s", __version__, describe(settings)
     )
     try:
-        asyncio.run(_serve(settings, dsn))
+        asyncio.run(_serve(settings, dsn, tracer_provider))
     finally:
         if embedded is not None:
             embedded.stop()
@@ -146,10 +151,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve_command(arguments: list[str]) -> int:
-    import logging
-
     from inventory_server.config import ConfigError, command_line_secrets, load
     from inventory_server.listen import ListenError
+    from inventory_server.observability.logs import configure_logging
+    from inventory_server.observability.tracing import TracingConfigError, tracer_provider_from_environment
     from inventory_server.secret_files import command_line_password_warning
     from inventory_server.tls import TLSConfigError
 
@@ -165,13 +170,14 @@ def _serve_command(arguments: list[str]) -> int:
     except ConfigError as exc:
         print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level, settings.log_format)
     try:
-        return serve(settings)
+        tracer_provider = tracer_provider_from_environment()
+    except TracingConfigError as exc:
+        print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return serve(settings, tracer_provider)
     except TLSConfigError as exc:
         print(f"{PROG}: TLS configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

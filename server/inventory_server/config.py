@@ -78,6 +78,10 @@ class Settings:
     data_dir: Path = Path(".inventory-data")
     migrations_dir: Path | None = None
     log_level: str = "INFO"
+    # observability (inventory_server.observability): Prometheus exposition over HTTP on this
+    # port of ``host`` (0 = off); "text" or "json" log lines (one JSON object per line)
+    metrics_port: int = 0
+    log_format: str = "text"
 
     def connection_kwargs(self) -> dict[str, object]:
         """Keyword arguments for every pooled connection."""
@@ -130,11 +134,15 @@ ENVIRONMENT: Mapping[str, str] = {
     "data_dir": "INVENTORY_DATA_DIR",
     "migrations_dir": "INVENTORY_MIGRATIONS_DIR",
     "log_level": "INVENTORY_LOG_LEVEL",
+    "metrics_port": "INVENTORY_METRICS_PORT",
+    "log_format": "INVENTORY_LOG_FORMAT",
 }
 
 # Settings that hold a secret: each also reads from a file named by its variable + "_FILE"
 # (DATABASE_URL_FILE) or its flag + "-file" (--database-url-file); see inventory_server.secret_files.
 SECRET_SETTINGS: tuple[str, ...] = ("database_url", "cache_listen_url", "watch_listen_url", "page_token_keys")
+
+LOG_FORMATS: tuple[str, ...] = ("text", "json")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -285,6 +293,13 @@ def validate(s: Settings) -> None:
         )
     if not 0 <= s.health_port < 65536 or (s.health_port != 0 and s.health_port == s.port):
         problems.append("INVENTORY_HEALTH_PORT must be 0 (off) or a port other than INVENTORY_PORT")
+    if not 0 <= s.metrics_port < 65536 or (s.metrics_port != 0 and s.metrics_port in (s.port, s.health_port)):
+        problems.append(
+            "INVENTORY_METRICS_PORT must be 0 (off) or a port other than INVENTORY_PORT and "
+            "INVENTORY_HEALTH_PORT"
+        )
+    if s.log_format not in LOG_FORMATS:
+        problems.append(f"INVENTORY_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
     if s.health_failure_threshold < 1 or s.max_transaction_attempts < 1:
         problems.append(
             "INVENTORY_HEALTH_FAILURE_THRESHOLD and INVENTORY_MAX_TRANSACTION_ATTEMPTS must be >= 1"

@@ -57,6 +57,8 @@ MEANINGS: Mapping[str, str] = {
     "migrations_dir": "migrations folder for the embedded PostgreSQL; unset = the migrations shipped in "
     "the package",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "metrics_port": "HTTP port of the Prometheus metrics (GET /metrics), on the address of --host; 0 = off",
+    "log_format": "text (readable) or json (one object per line, for log collectors); the image sets json",
 }
 
 

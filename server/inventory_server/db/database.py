@@ -35,9 +35,17 @@ MEASURES = frozenset({"pool_min", "pool_max", "pool_size", "pool_available", "re
 class Database:
     """Owns the pool. ``getconn``/``putconn`` lend connections to units of work."""
 
-    def __init__(self, dsn: str, settings: Settings) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        settings: Settings,
+        *,
+        cursor_factory: type[psycopg.AsyncCursor[Any]] | None = None,
+    ) -> None:
         self.dsn = dsn
         self.settings = settings
+        # db.tracing's cursor when tracing is on; None keeps psycopg's own (no cost).
+        self.cursor_factory = cursor_factory
         self.acquisition_timeouts = 0
         self.acquiring = 0  # requests inside getconn now (the pool's own count keeps timed-out ones)
         self.renewals = 0
@@ -48,6 +56,9 @@ class Database:
 
     def _new_pool(self) -> Pool:
         s = self.settings
+        kwargs = s.connection_kwargs()
+        if self.cursor_factory is not None:
+            kwargs["cursor_factory"] = self.cursor_factory
         return AsyncConnectionPool(
             self.dsn,
             min_size=s.pool_min_size,
@@ -56,7 +67,7 @@ class Database:
             max_lifetime=s.pool_max_lifetime,
             max_idle=s.pool_max_idle,
             reconnect_timeout=s.pool_reconnect_timeout,
-            kwargs=s.connection_kwargs(),
+            kwargs=kwargs,
             check=AsyncConnectionPool.check_connection if s.pool_check_on_checkout else None,
             name="inventory",
             open=False,

@@ -62,6 +62,7 @@ class IdempotencyRepository(QueryRunner):
                 # claim, made earlier in this transaction. We still own the key.
                 return None
             response: dict[str, Any] = stored["response"]
+            self.stats.replays += 1
             return response
 
     async def store(self, scope: str, request_id: str, response: dict[str, Any]) -> None:

@@ -45,11 +45,16 @@ class OperationStats:
 
 
 class QueryStats:
-    """Counters per operation plus a window of the most recent latencies."""
+    """Counters per operation plus a window of the most recent latencies.
+
+    ``replays`` counts request_id replays: writes answered from the stored
+    result of an earlier call (``IdempotencyRepository.claim``).
+    """
 
     def __init__(self, *, reservoir_size: int = DEFAULT_RESERVOIR) -> None:
         self._reservoir_size = reservoir_size
         self._operations: dict[str, _Counters] = {}
+        self.replays = 0
 
     def record(self, operation: str, seconds: float, *, queries: int, error: bool = False) -> None:
         counters = self._operations.get(operation)
@@ -69,6 +74,7 @@ class QueryStats:
 
     def reset(self) -> None:
         self._operations.clear()
+        self.replays = 0
 
 
 def _summarise(counters: _Counters) -> OperationStats:

@@ -218,14 +218,9 @@ def test_no_manifest_inlines_a_connection_string_or_password() -> None:
     assert "DATABASE_URL" not in config_data()
 
 
-# Set ahead of the server's metrics endpoint (issue 12, item 1, built by another change):
-# the only name allowed here before Settings knows it. Remove once ENVIRONMENT has it.
-AHEAD_OF_THE_SERVER = {"INVENTORY_METRICS_PORT"}
-
-
 def test_configmap_sets_only_real_settings() -> None:
     known = set(ENVIRONMENT.values())
-    assert set(config_data()) <= known | AHEAD_OF_THE_SERVER, set(config_data()) - known
+    assert set(config_data()) <= known, set(config_data()) - known
 
 
 def test_config_file_is_what_the_generated_configmap_holds() -> None:

@@ -1,0 +1,247 @@
+"""The observability interceptor: metrics, the server span and the access line of every call.
+
+It is the outermost interceptor, so it sees every call the way the caller
+does, including those the inner interceptors refuse (bad requests,
+authentication): its status code is the one the caller gets. It observes the
+unary, client-streaming and server-streaming methods of every service (health
+checks included, logged at DEBUG); bidirectional streams (reflection) pass
+through unobserved.
+
+Per call, with everything on, it adds: a few counter bumps on label children
+bound once per method (``observability.metrics.MethodMetrics``), a span
+continuing the caller's W3C ``traceparent``, and one access line. What is off
+costs nothing but an ``is None`` test: no metrics registry, no tracer (the
+trace id of the access line is then read straight from ``traceparent``), or an
+access logger above INFO. bench/bench_observability.py measures the cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+from grpc import aio
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, format_trace_id
+
+from inventory_server.observability import calls
+from inventory_server.observability.logs import ACCESS_LOGGER
+from inventory_server.observability.metrics import (
+    CLIENT_STREAM,
+    SERVER_STREAM,
+    UNARY,
+    GrpcMetrics,
+    MethodMetrics,
+)
+
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+Behaviour = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
+Metadata = Sequence[tuple[str, str | bytes]]
+
+# Server span status ERROR for these codes only (OpenTelemetry's RPC semantic conventions).
+SERVER_ERRORS = frozenset(
+    {"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"}
+)
+MAX_ID_LENGTH = 128  # of a request_id shown in the access line
+
+
+class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Counts, traces and logs each call; ``metrics``/``tracer`` None = that part off."""
+
+    def __init__(self, metrics: GrpcMetrics | None = None, tracer: Tracer | None = None) -> None:
+        self.metrics = metrics
+        self.tracer = tracer
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        metadata: Metadata = handler_call_details.invocation_metadata or ()
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._observe(method, UNARY, handler.unary_unary, metadata),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                self._observe(method, CLIENT_STREAM, handler.stream_unary, metadata),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        # Only handlers that write with context.write (and return None) can be wrapped by a coroutine.
+        if handler.unary_stream is not None and not inspect.isasyncgenfunction(handler.unary_stream):
+            return grpc.unary_stream_rpc_method_handler(
+                self._observe(method, SERVER_STREAM, handler.unary_stream, metadata),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _observe(self, method: str, grpc_type: str, behaviour: Behaviour, metadata: Metadata) -> Behaviour:
+        figures = None if self.metrics is None else self.metrics.method(method, grpc_type)
+        tracer = self.tracer
+
+        async def observed(request: Any, ctx: aio.ServicerContext[Any, Any]) -> Any:
+            started = time.perf_counter()
+            if figures is not None:
+                figures.started.inc()
+                if grpc_type == CLIENT_STREAM:
+                    request = _counting(request, figures)
+                else:
+                    figures.received.inc()
+                if grpc_type == SERVER_STREAM:
+                    ctx = _CountingContext(ctx, figures)  # type: ignore[assignment]
+            record = calls.CallRecord()
+            record_token = calls.current.set(record)
+            span = attached = None
+            if tracer is not None:
+                span, attached = _start_span(tracer, method, metadata)
+            code = "OK"
+            try:
+                response = await behaviour(request, ctx)
+                code = _code_name(ctx, "OK")
+                return response
+            except aio.AbortError:
+                code = _code_name(ctx, "UNKNOWN")
+                raise
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            except BaseException:
+                code = "UNKNOWN"
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                calls.current.reset(record_token)
+                if figures is not None:
+                    figures.handled(code).inc()
+                    figures.handling.observe(elapsed)
+                    if code == "OK" and grpc_type != SERVER_STREAM:
+                        figures.sent.inc()
+                if span is not None:
+                    trace_id = _end_span(span, attached, code)
+                else:
+                    trace_id = traceparent_trace_id(metadata)
+                _log_access(method, code, elapsed, record, request, metadata, ctx, trace_id)
+
+        return observed
+
+
+def _start_span(tracer: Tracer, method: str, metadata: Metadata) -> tuple[trace.Span, object]:
+    """A server span, child of the caller's ``traceparent`` (or a new trace), made current."""
+    carrier = {key: value for key, value in metadata if isinstance(value, str)}
+    parent = propagate.extract(carrier)
+    service, _, name = method.lstrip("/").rpartition("/")
+    span = tracer.start_span(
+        method.lstrip("/"),
+        context=parent,
+        kind=SpanKind.SERVER,
+        attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": name},
+    )
+    return span, otel_context.attach(trace.set_span_in_context(span, parent))
+
+
+def _end_span(span: trace.Span, attached: Any, code: str) -> str:
+    status = getattr(grpc.StatusCode, code, grpc.StatusCode.UNKNOWN)
+    span.set_attribute("rpc.grpc.status_code", status.value[0])
+    if code in SERVER_ERRORS:
+        span.set_status(Status(StatusCode.ERROR, code))
+    otel_context.detach(attached)
+    span.end()
+    span_context = span.get_span_context()
+    return format_trace_id(span_context.trace_id) if span_context.is_valid else ""
+
+
+def traceparent_trace_id(metadata: Metadata) -> str:
+    """The trace id of a well-formed W3C ``traceparent`` header, else "" (for the access line).
+
+    >>> traceparent_trace_id([("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")])
+    '0af7651916cd43dd8448eb211c80319c'
+    >>> traceparent_trace_id([("traceparent", "00-00000000000000000000000000000000-b7ad6b7169203331-01")])
+    ''
+    """
+    for key, value in metadata:
+        if key == "traceparent" and isinstance(value, str):
+            parts = value.strip().split("-")
+            if len(parts) >= 4 and len(parts[1]) == 32 and parts[1] != "0" * 32:
+                try:
+                    int(parts[1], 16)
+                except ValueError:
+                    return ""
+                return parts[1].lower()
+    return ""
+
+
+def _log_access(
+    method: str,
+    code: str,
+    elapsed: float,
+    record: calls.CallRecord,
+    request: Any,
+    metadata: Metadata,
+    ctx: aio.ServicerContext[Any, Any],
+    trace_id: str,
+) -> None:
+    level = logging.DEBUG if method.startswith("/grpc.health.v1.") else logging.INFO
+    if not access_log.isEnabledFor(level):
+        return
+    duration_ms = round(elapsed * 1000, 3)
+    fields = {
+        "method": method,
+        "code": code,
+        "duration_ms": duration_ms,
+        "principal": record.principal,
+        "request_id": _request_id(request, metadata),
+        "trace_id": trace_id,
+        "peer": ctx.peer(),
+    }
+    access_log.log(level, "%s %s %.1fms", method, code, duration_ms, extra={"access": fields})
+
+
+def _request_id(request: Any, metadata: Metadata) -> str:
+    """The AIP-155 ``request_id`` of a write request, else an ``x-request-id`` header, else ""."""
+    value = getattr(request, "request_id", "")
+    if not isinstance(value, str) or not value:
+        value = next((v for k, v in metadata if k == "x-request-id" and isinstance(v, str)), "")
+    return value[:MAX_ID_LENGTH]
+
+
+async def _counting(requests: AsyncIterator[Any], figures: MethodMetrics) -> AsyncIterator[Any]:
+    """The request stream, counting each message as the handler takes it."""
+    async for message in requests:
+        figures.received.inc()
+        yield message
+
+
+class _CountingContext:
+    """The servicer context of a server stream, counting each message the handler writes."""
+
+    def __init__(self, ctx: aio.ServicerContext[Any, Any], figures: MethodMetrics) -> None:
+        self._ctx = ctx
+        self._figures = figures
+
+    async def write(self, message: Any) -> None:
+        await self._ctx.write(message)
+        self._figures.sent.inc()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+
+def _code_name(ctx: aio.ServicerContext[Any, Any], default: str) -> str:
+    """The status code the call ended with, as far as its context says."""
+    code = ctx.code()
+    return code.name if isinstance(code, grpc.StatusCode) else default
