@@ -29,6 +29,7 @@ from inventory_server import context
 from inventory_server.api.errors import status_code_for, to_status
 from inventory_server.api.metrics import MethodStats
 from inventory_server.domain.errors import DomainError, InvalidArgument
+from inventory_server.observability import calls
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +126,11 @@ def _parsed(parse: Parse, data: Any) -> Any:
     if parse is None or not isinstance(data, bytes):
         return data
     try:
-        return parse(data)
+        message = parse(data)
     except DecodeError:
         raise InvalidArgument("the request is not a valid message of this method's request type") from None
+    calls.note_request_id(getattr(message, "request_id", None))
+    return message
 
 
 def _parsing_request(parse: Parse, behaviour: Behaviour) -> Behaviour:

@@ -204,7 +204,7 @@ def _log_access(
         "code": code,
         "duration_ms": duration_ms,
         "principal": record.principal,
-        "request_id": _request_id(request, metadata),
+        "request_id": record.request_id[:MAX_ID_LENGTH] or _request_id(request, metadata),
         "trace_id": trace_id,
         "peer": ctx.peer(),
     }

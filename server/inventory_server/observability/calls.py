@@ -19,9 +19,18 @@ class CallRecord:
     """What the access line says about the caller, filled in while the call runs."""
 
     principal: str = ""
+    # Set by api.interceptors once it has parsed the request (the observer only sees its bytes).
+    request_id: str = ""
 
 
 current: ContextVar[CallRecord | None] = ContextVar("inventory_call_record", default=None)
+
+
+def note_request_id(value: object) -> None:
+    """Record the request's AIP-155 ``request_id`` (no-op outside an observed call or when not a str)."""
+    record = current.get()
+    if record is not None and isinstance(value, str):
+        record.request_id = value
 
 
 def note_principal(name: str) -> None:
