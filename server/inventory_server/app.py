@@ -89,9 +89,9 @@ SERVICE_NAMES: tuple[str, ...] = (
 # database does: what a liveness probe should ask ("" and the services follow the database).
 LIVENESS_SERVICE = "liveness"
 
-# Keepalive and message limits suitable for service-to-service traffic.
+# Keepalive and connection settings suitable for service-to-service traffic; the limits that
+# are settings join them in server_options.
 SERVER_OPTIONS: list[tuple[str, int]] = [
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
     ("grpc.keepalive_time_ms", 60_000),
     ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
@@ -102,6 +102,23 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
     # No SO_REUSEPORT: a busy port is an error, never silently shared (inventory_server.listen).
     ("grpc.so_reuseport", 0),
 ]
+
+
+def server_options(settings: Settings) -> list[tuple[str, int]]:
+    """SERVER_OPTIONS plus the limits from the settings.
+
+    The receive limit is enforced by grpc before a message is parsed, so an
+    oversized request costs the event loop nothing (a 16 MiB batch used to
+    block it for seconds while being parsed and refused). grpc's Python server
+    has one limit for all methods; none needs more than the default: the
+    largest valid product is about 25 KB and ImportProducts streams one per
+    message.
+    """
+    return [
+        *SERVER_OPTIONS,
+        ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+        ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
+    ]
 
 
 @dataclass
@@ -154,7 +171,7 @@ class Application:
         # The observability interceptor first (outermost): it sees every call as the caller does.
         self.server = aio.server(
             interceptors=[ObservabilityInterceptor(grpc_metrics, tracer), CallInterceptor(self.method_stats)],
-            options=SERVER_OPTIONS,
+            options=server_options(s),
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Built before the servicers (Stats reads its figures), started once the server is wired.
@@ -184,7 +201,7 @@ class Application:
         # server answers grpc.health.v1 (the same statuses) and nothing else.
         self.health_server: aio.Server | None = None
         if s.health_port:
-            self.health_server = aio.server(options=SERVER_OPTIONS)
+            self.health_server = aio.server(options=server_options(s))
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
             bind(self.health_server, f"{s.host}:{s.health_port}")
             await self.health_server.start()

@@ -29,6 +29,10 @@ class Settings:
     tls_client_ca_file: Path | None = None
     # plaintext port serving only grpc.health.v1, for kubelet probes when TLS is on; 0 = none
     health_port: int = 0
+    # request limits: largest request message grpc accepts (refused before parsing) and
+    # concurrent calls (HTTP/2 streams) per client connection
+    max_receive_message_bytes: int = 4 * 1024 * 1024
+    max_concurrent_streams: int = 100
     # connection pool (psycopg_pool.AsyncConnectionPool)
     pool_min_size: int = 2
     pool_max_size: int = 10
@@ -101,6 +105,8 @@ ENVIRONMENT: Mapping[str, str] = {
     "tls_key_file": "INVENTORY_TLS_KEY_FILE",
     "tls_client_ca_file": "INVENTORY_TLS_CLIENT_CA_FILE",
     "health_port": "INVENTORY_HEALTH_PORT",
+    "max_receive_message_bytes": "INVENTORY_MAX_RECEIVE_MESSAGE_BYTES",
+    "max_concurrent_streams": "INVENTORY_MAX_CONCURRENT_STREAMS",
     "pool_min_size": "INVENTORY_POOL_MIN_SIZE",
     "pool_max_size": "INVENTORY_POOL_MAX_SIZE",
     "pool_timeout": "INVENTORY_POOL_TIMEOUT",
@@ -331,6 +337,10 @@ def validate(s: Settings) -> None:
             parse_keys(s.page_token_keys)
         except ValueError as exc:
             problems.append(f"INVENTORY_PAGE_TOKEN_KEYS {exc}")  # never the keys themselves
+    if not 1024 <= s.max_receive_message_bytes <= 2**31 - 1:
+        problems.append("INVENTORY_MAX_RECEIVE_MESSAGE_BYTES must be 1024-2147483647")
+    if s.max_concurrent_streams < 1:
+        problems.append("INVENTORY_MAX_CONCURRENT_STREAMS must be >= 1")
     if problems:
         raise ConfigError("; ".join(problems))
 

@@ -17,6 +17,9 @@ MEANINGS: Mapping[str, str] = {
     "tls_key_file": "PEM private key of the server certificate",
     "tls_client_ca_file": "PEM CA bundle: require and verify client certificates (mutual TLS)",
     "health_port": "plaintext port serving only grpc.health.v1, for kubelet probes under TLS; 0 = off",
+    "max_receive_message_bytes": "largest request message in bytes; larger ones are refused "
+    "RESOURCE_EXHAUSTED before they are parsed",
+    "max_concurrent_streams": "concurrent calls (HTTP/2 streams) one client connection may have open",
     "pool_min_size": "connections the pool keeps open",
     "pool_max_size": "most connections the pool opens",
     "pool_timeout": "seconds a call waits for a pooled connection before UNAVAILABLE",

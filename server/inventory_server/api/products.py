@@ -18,10 +18,11 @@ from inventory_server.api.convert import (
     timestamp,
 )
 from inventory_server.api.page_tokens import PageTokens
+from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product
 from inventory_server.services.product_import import ImportResult, ImportRow, ProductImportService
-from inventory_server.services.products import ProductService
+from inventory_server.services.products import MAX_BATCH_SIZE, ProductService
 
 Context = aio.ServicerContext[Any, Any]
 
@@ -73,6 +74,11 @@ def _import_response(result: ImportResult) -> pb.ImportProductsResponse:
     )
 
 
+def _check_batch_size(size: int, field: str) -> None:
+    if size > MAX_BATCH_SIZE:
+        raise InvalidArgument.field(field, f"at most {MAX_BATCH_SIZE} items per call")
+
+
 class ProductServicer(product_pb2_grpc.ProductServiceServicer):
     """Implements inventory.v1.ProductService over ``ProductService`` and ``ProductImportService``."""
 
@@ -94,6 +100,8 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
     async def BatchGetProducts(
         self, request: pb.BatchGetProductsRequest, context: Context
     ) -> pb.BatchGetProductsResponse:
+        # The size first: a thousand ids are parsed only when they may be used.
+        _check_batch_size(len(request.ids), "ids")
         products = await self.products.batch_get(parse_ids(list(request.ids)))
         return pb.BatchGetProductsResponse(products=[to_proto(p) for p in products])
 
@@ -124,6 +132,7 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
     async def BatchCreateProducts(
         self, request: pb.BatchCreateProductsRequest, context: Context
     ) -> pb.BatchCreateProductsResponse:
+        _check_batch_size(len(request.requests), "requests")
         news = [new_from_proto(r.product) for r in request.requests]
         products = await self.products.batch_create(news, checked_request_id(request.request_id))
         return pb.BatchCreateProductsResponse(products=[to_proto(p) for p in products])
