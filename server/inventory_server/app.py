@@ -31,11 +31,13 @@ from inventory_client.v1 import (
     warehouse_pb2_grpc,
 )
 from inventory_server import __version__
+from inventory_server.api.auth import AuthInterceptor
 from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
 from inventory_server.api.observability import ObservabilityInterceptor
 from inventory_server.api.page_tokens import DEVELOPMENT_KEY, PageTokens, parse_keys
 from inventory_server.api.products import ProductServicer
+from inventory_server.api.reflection import SERVICE_NAMES as REFLECTION_SERVICE_NAMES
 from inventory_server.api.reflection import enable_server_reflection
 from inventory_server.api.stats import StatsServicer
 from inventory_server.api.stock import StockServicer
@@ -43,7 +45,9 @@ from inventory_server.api.transactions import TransactionServicer
 from inventory_server.api.users import UserServicer
 from inventory_server.api.warehouses import WarehouseServicer
 from inventory_server.cache.setup import build_product_cache
-from inventory_server.config import Settings
+from inventory_server.auth.authorizer import method_names
+from inventory_server.auth.setup import build_authorizer
+from inventory_server.config import Settings, is_loopback
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, HealthObserver
 from inventory_server.db.notifications import WakeUpListener
@@ -66,9 +70,10 @@ from inventory_server.services.stock import StockService
 from inventory_server.services.stock_change_retention import StockChangePurger
 from inventory_server.services.stock_watch import StockWatchService, WatchSettings
 from inventory_server.services.transactions import TransactionService
+from inventory_server.services.user_roles import UserRoles
 from inventory_server.services.users import UserService
 from inventory_server.services.warehouses import WarehouseService
-from inventory_server.tls import server_credentials
+from inventory_server.tls import reloading_server_credentials
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -84,6 +89,20 @@ SERVICE_NAMES: tuple[str, ...] = (
     transaction_pb2.DESCRIPTOR.services_by_name["TransactionService"].full_name,
     stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
 )
+
+def permission_names() -> list[str]:
+    """Every method a policy may name: the inventory services', reflection's and health's."""
+    services = [
+        module.DESCRIPTOR.services_by_name[name.rsplit(".", 1)[1]]
+        for module, name in zip(
+            (product_pb2, warehouse_pb2, user_pb2, stock_pb2, transaction_pb2, stats_pb2),
+            SERVICE_NAMES,
+            strict=True,
+        )
+    ]
+    services.append(health_pb2.DESCRIPTOR.services_by_name["Health"])
+    return [*method_names(services), *(f"{name}/ServerReflectionInfo" for name in REFLECTION_SERVICE_NAMES)]
+
 
 # A health name that stays SERVING while the process and its event loop work, whatever the
 # database does: what a liveness probe should ask ("" and the services follow the database).
@@ -135,23 +154,29 @@ class Application:
 
     async def start(self) -> None:
         s = self.settings
+        host = s.listen_host()
         # First, so that a busy port or unusable certificate files fail before anything connects.
-        ensure_free(s.host, s.port)
+        ensure_free(host, s.port)
         if s.health_port:
-            ensure_free(s.host, s.health_port)
+            ensure_free(host, s.health_port)
         if s.metrics_port:
-            ensure_free(s.host, s.metrics_port)
+            ensure_free(host, s.metrics_port)
         credentials = None
         if s.tls_cert_file is not None and s.tls_key_file is not None:
-            credentials = server_credentials(s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file)
+            credentials = reloading_server_credentials(s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file)
         tracer = None
         if self.tracer_provider is not None:
             tracer = self.tracer_provider.get_tracer("inventory_server", __version__)
         self.database = Database(
             self.dsn, s, cursor_factory=None if tracer is None else traced_cursor_class(tracer)
         )
-        await self.database.open(wait=False)
         self.runner = TransactionRunner(self.database, max_attempts=s.max_transaction_attempts)
+        self.users = UserService(self.runner)
+        # Reads the policy and JWKS files now: a bad one fails before anything connects.
+        self.authorizer = build_authorizer(
+            s, permission_names(), UserRoles(self.users, ttl=s.auth_user_cache_seconds)
+        )
+        await self.database.open(wait=False)
         # Bypassed until its listener is LISTENing.
         self.product_cache, self.cache_listener = build_product_cache(s, self.dsn)
         self.watch_listener, listen = self._watch_listener()
@@ -170,7 +195,12 @@ class Application:
         grpc_metrics = None if self.metrics_registry is None else GrpcMetrics(self.metrics_registry)
         # The observability interceptor first (outermost): it sees every call as the caller does.
         self.server = aio.server(
-            interceptors=[ObservabilityInterceptor(grpc_metrics, tracer), CallInterceptor(self.method_stats)],
+            # AuthInterceptor innermost: its denials are counted and logged by the two outer ones.
+            interceptors=[
+                ObservabilityInterceptor(grpc_metrics, tracer),
+                CallInterceptor(self.method_stats),
+                AuthInterceptor(self.authorizer),
+            ],
             options=server_options(s),
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
@@ -196,14 +226,14 @@ class Application:
             await self.cache_listener.start()
         if listen:
             await self.watch_listener.start()
-        self.port = bind(self.server, f"{s.host}:{s.port}", credentials)
+        self.port = bind(self.server, f"{host}:{s.port}", credentials)
         # Kubelet gRPC probes cannot do TLS: with INVENTORY_HEALTH_PORT, a second, plaintext
         # server answers grpc.health.v1 (the same statuses) and nothing else.
         self.health_server: aio.Server | None = None
         if s.health_port:
             self.health_server = aio.server(options=server_options(s))
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
-            bind(self.health_server, f"{s.host}:{s.health_port}")
+            bind(self.health_server, f"{host}:{s.health_port}")
             await self.health_server.start()
         await self.server.start()
         self.metrics_endpoint: MetricsEndpoint | None = None
@@ -220,7 +250,9 @@ class Application:
         )
         self.position_purger.start()
         security = "plaintext" if credentials is None else "mutual TLS" if s.tls_client_ca_file else "TLS"
-        log.info("inventory-server listening on port %d (%s)", self.port, security)
+        policy = "a policy" if self.authorizer.enforcing else "no policy"
+        log.info("inventory-server listening on %s port %d (%s, %s)", host, self.port, security, policy)
+        log_exposure(s, host)
 
     def _add_servicers(self) -> None:
         tokens = page_tokens(self.settings)
@@ -232,8 +264,9 @@ class Application:
         warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(
             WarehouseServicer(warehouses, page_tokens=tokens), self.server
         )
-        users = UserService(self.runner)
-        user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(users, page_tokens=tokens), self.server)
+        user_pb2_grpc.add_UserServiceServicer_to_server(
+            UserServicer(self.users, page_tokens=tokens), self.server
+        )
         stock = StockService(self.runner)
         stock_pb2_grpc.add_StockServiceServicer_to_server(
             StockServicer(stock, self.stock_watch, page_tokens=tokens), self.server
@@ -307,7 +340,7 @@ class Application:
         timeout = min(s.pool_timeout, s.health_check_timeout) + 1.0
         registry.register(ServiceCollector(figures_from_loop(sources, asyncio.get_running_loop(), timeout)))
         self.metrics_endpoint = MetricsEndpoint(registry)
-        self.metrics_endpoint.start(s.host, s.metrics_port)
+        self.metrics_endpoint.start(s.listen_host(), s.metrics_port)
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()
@@ -333,6 +366,29 @@ class Application:
         if self.tracer_provider is not None:
             await asyncio.to_thread(self.tracer_provider.shutdown)  # exports the spans still batched
         log.info("stopped")
+
+
+def log_exposure(s: Settings, host: str) -> None:
+    """Say loudly when the service is open to whoever reaches it (config.validate allowed it)."""
+    if s.tls_cert_file is None and s.auth_policy_file is None and is_loopback(host):
+        log.warning(
+            "development mode: no TLS and no policy, so every caller may do everything; listening on "
+            "loopback only (docs/security.md says how to secure it)"
+        )
+    elif not s.secured and not is_loopback(host):
+        log.warning(
+            "listening on %s without %s (INVENTORY_ALLOW_INSECURE_LISTEN): whoever reaches the port %s",
+            host,
+            "TLS" if s.tls_cert_file is None else "a policy",
+            "can read the traffic and call every method"
+            if s.tls_cert_file is None
+            else "may call every method",
+        )
+    elif not s.secured:
+        log.info(
+            "listening on loopback only: %s is not configured",
+            "TLS" if s.tls_cert_file is None else "a policy",
+        )
 
 
 def page_tokens(settings: Settings) -> PageTokens:

@@ -108,7 +108,7 @@ def serve(settings: Settings, tracer_provider: TracerProvider | None = None) -> 
     from inventory_server.listen import ensure_free
 
     # Before the embedded database starts or anything connects: a busy port fails at once.
-    ensure_free(settings.host, settings.port)
+    ensure_free(settings.listen_host(), settings.port)
     embedded = None
     dsn = settings.database_url
     if not dsn:
@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve_command(arguments: list[str]) -> int:
+    from inventory_server.auth.watched import FileLoadError
     from inventory_server.config import ConfigError, command_line_secrets, load
     from inventory_server.listen import ListenError
     from inventory_server.observability.logs import configure_logging
@@ -180,6 +181,9 @@ def _serve_command(arguments: list[str]) -> int:
         return serve(settings, tracer_provider)
     except TLSConfigError as exc:
         print(f"{PROG}: TLS configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FileLoadError as exc:
+        print(f"{PROG}: authorization configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except ListenError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -21,12 +22,22 @@ class Settings:
     """Everything the server can be configured with. Defaults suit a small production replica."""
 
     database_url: str | None = field(default=None, repr=False)  # may carry a password
-    host: str = "[::]"
+    # unset: every interface ([::]) with TLS and a policy, else loopback only (listen_host)
+    host: str | None = None
     port: int = 50051
+    # listen beyond loopback without TLS or without a policy (logs a warning at start)
+    allow_insecure_listen: bool = False
     # TLS (inventory_server.tls): cert + key = TLS; a client CA as well = mutual TLS
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
+    # authorization (docs/security.md): the policy, and bearer tokens verified against a JWKS
+    auth_policy_file: Path | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # how long a user's role is cached for calls with that user's token (= delay of a role change)
+    auth_user_cache_seconds: float = 5.0
     # plaintext port serving only grpc.health.v1, for kubelet probes when TLS is on; 0 = none
     health_port: int = 0
     # request limits: largest request message grpc accepts (refused before parsing) and
@@ -87,6 +98,17 @@ class Settings:
     metrics_port: int = 0
     log_format: str = "text"
 
+    @property
+    def secured(self) -> bool:
+        """TLS and a policy: the configuration that may listen beyond loopback without an opt-in."""
+        return self.tls_cert_file is not None and self.auth_policy_file is not None
+
+    def listen_host(self) -> str:
+        """Where to listen: INVENTORY_HOST, else every interface when secured, else loopback only."""
+        if self.host:
+            return self.host
+        return ANY_HOST if self.secured else LOOPBACK_HOST
+
     def connection_kwargs(self) -> dict[str, object]:
         """Keyword arguments for every pooled connection."""
         kwargs: dict[str, object] = {"application_name": self.application_name, "autocommit": False}
@@ -96,11 +118,33 @@ class Settings:
         return kwargs
 
 
+ANY_HOST = "[::]"
+# 127.0.0.1 rather than localhost: a container without IPv6 cannot bind ::1.
+LOOPBACK_HOST = "127.0.0.1"
+
+
+def is_loopback(host: str) -> bool:
+    """Does listening on ``host`` stay on this machine? (names other than localhost: assume not)."""
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 # setting name -> environment variable
 ENVIRONMENT: Mapping[str, str] = {
     "database_url": "DATABASE_URL",
     "host": "INVENTORY_HOST",
     "port": "INVENTORY_PORT",
+    "allow_insecure_listen": "INVENTORY_ALLOW_INSECURE_LISTEN",
+    "auth_policy_file": "INVENTORY_AUTH_POLICY_FILE",
+    "jwt_jwks_file": "INVENTORY_JWT_JWKS_FILE",
+    "jwt_issuer": "INVENTORY_JWT_ISSUER",
+    "jwt_audience": "INVENTORY_JWT_AUDIENCE",
+    "auth_user_cache_seconds": "INVENTORY_AUTH_USER_CACHE_SECONDS",
     "tls_cert_file": "INVENTORY_TLS_CERT_FILE",
     "tls_key_file": "INVENTORY_TLS_KEY_FILE",
     "tls_client_ca_file": "INVENTORY_TLS_CLIENT_CA_FILE",
@@ -297,6 +341,28 @@ def validate(s: Settings) -> None:
         problems.append(
             "INVENTORY_TLS_CLIENT_CA_FILE needs INVENTORY_TLS_CERT_FILE and INVENTORY_TLS_KEY_FILE"
         )
+    jwt = (s.jwt_jwks_file, s.jwt_issuer, s.jwt_audience)
+    if any(v is not None for v in jwt) and not all(v for v in jwt):
+        problems.append(
+            "INVENTORY_JWT_JWKS_FILE, INVENTORY_JWT_ISSUER and INVENTORY_JWT_AUDIENCE must be set together"
+        )
+    if s.auth_user_cache_seconds < 0:
+        problems.append("INVENTORY_AUTH_USER_CACHE_SECONDS must be >= 0")
+    host = s.listen_host()
+    if not s.secured and not is_loopback(host) and not s.allow_insecure_listen:
+        missing = " and ".join(
+            name
+            for name, absent in (
+                ("TLS (INVENTORY_TLS_CERT_FILE)", s.tls_cert_file is None),
+                ("a policy (INVENTORY_AUTH_POLICY_FILE)", s.auth_policy_file is None),
+            )
+            if absent
+        )
+        problems.append(
+            f"INVENTORY_HOST={host} listens beyond loopback without {missing}: anyone who reaches the "
+            "port could use the service; configure them, or set INVENTORY_ALLOW_INSECURE_LISTEN=true "
+            "to accept that"
+        )
     if not 0 <= s.health_port < 65536 or (s.health_port != 0 and s.health_port == s.port):
         problems.append("INVENTORY_HEALTH_PORT must be 0 (off) or a port other than INVENTORY_PORT")
     if not 0 <= s.metrics_port < 65536 or (s.metrics_port != 0 and s.metrics_port in (s.port, s.health_port)):
@@ -347,7 +413,7 @@ def validate(s: Settings) -> None:
 
 def describe(s: Settings, keys: Sequence[str] = ("host", "port", "pool_min_size", "pool_max_size")) -> str:
     """A one-line summary for the start-up log (never the password)."""
-    parts = [f"{k}={getattr(s, k)}" for k in keys]
+    parts = [f"{k}={s.listen_host() if k == 'host' else getattr(s, k)}" for k in keys]
     if s.database_url:
         parts.append(f"database={mask_dsn(s.database_url)}")
     return " ".join(parts)

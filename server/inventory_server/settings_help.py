@@ -11,7 +11,17 @@ from collections.abc import Mapping
 
 MEANINGS: Mapping[str, str] = {
     "database_url": "PostgreSQL DSN; unset = an embedded PostgreSQL for local development",
-    "host": "address to listen on ([::] = every interface, IPv4 and IPv6)",
+    "host": "address to listen on ([::] = every interface, IPv4 and IPv6); unset = [::] with TLS and a "
+    "policy, else 127.0.0.1 (development)",
+    "allow_insecure_listen": "allow listening beyond loopback without TLS or without a policy (logs a "
+    "warning)",
+    "auth_policy_file": "YAML policy: roles of permissions and bindings of principals (deny by default; "
+    "reloaded on change)",
+    "jwt_jwks_file": "JWKS (JSON) with the public keys that sign bearer tokens (reloaded on change)",
+    "jwt_issuer": "the iss every bearer token must carry",
+    "jwt_audience": "a value the aud of every bearer token must contain",
+    "auth_user_cache_seconds": "seconds a user's role is cached for their token's calls (a role change "
+    "applies within this)",
     "port": "gRPC port; a port another process already listens on is an error (exit 3)",
     "tls_cert_file": "PEM server certificate chain; with the key it turns TLS on",
     "tls_key_file": "PEM private key of the server certificate",

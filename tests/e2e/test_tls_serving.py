@@ -54,7 +54,7 @@ def test_server_serves_tls_and_a_plaintext_health_port(migrated_dsn: str, tmp_pa
 def test_mutual_tls_records_the_calling_service_on_ledger_rows(migrated_dsn: str, tmp_path: Path) -> None:
     ca = trustme.CA()
     server_cert = ca.issue_cert("127.0.0.1", "localhost")
-    client_cert = ca.issue_cert("orders-service")
+    client_cert = ca.issue_cert("orders.example", common_name="orders-service")
     paths = {name: tmp_path / name for name in ("server.pem", "server.key", "ca.pem")}
     for blob in server_cert.cert_chain_pems:
         blob.write_to_path(str(paths["server.pem"]), append=True)

@@ -3,8 +3,8 @@
 Every inventory.v1 call passes through here:
 - the caller's deadline goes into ``inventory_server.context``, so the
   database work is bounded by it;
-- so does the calling service's identity, when it authenticated with a
-  client certificate (mutual TLS); ledger rows record it;
+- the caller's identity is set by ``api.auth.AuthInterceptor``, which runs
+  inside this one (so its denials are counted here too);
 - a ``DomainError`` becomes its status with rich details (``api.errors``);
   any other exception becomes INTERNAL with a generic message (the traceback
   goes to the log, never to the caller);
@@ -85,7 +85,6 @@ class CallInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
             remaining = ctx.time_remaining()
             deadline_token = context.deadline.set(None if remaining is None else time.monotonic() + remaining)
             method_token = context.method.set(method)
-            caller_token = context.caller.set(caller_identity(ctx))
             code = "OK"
             try:
                 return await behaviour(request, ctx)
@@ -109,7 +108,6 @@ class CallInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
                 stats.record(method, code, (time.perf_counter() - started) * 1000)
                 context.deadline.reset(deadline_token)
                 context.method.reset(method_token)
-                context.caller.reset(caller_token)
 
         return wrapped
 
@@ -151,24 +149,6 @@ def _parsing_stream(parse: Parse, behaviour: Behaviour) -> Behaviour:
         return await behaviour(messages(), ctx)
 
     return parsing
-
-
-def caller_identity(ctx: aio.ServicerContext[Any, Any]) -> str:
-    """The calling service from its verified client certificate (mutual TLS), else "".
-
-    The certificate's common name when it has one, else its first subject
-    alternative name (DNS or URI, e.g. a SPIFFE id).
-    """
-    try:
-        auth = ctx.auth_context()
-    except (AttributeError, RuntimeError):  # no security context on this call
-        return ""
-    for key in ("x509_common_name", "x509_subject_alternative_name"):
-        for raw in auth.get(key) or []:
-            name = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-            if name:
-                return name
-    return ""
 
 
 def _code_name(ctx: aio.ServicerContext[Any, Any]) -> str:

@@ -17,6 +17,7 @@ from grpc import aio
 
 from inventory_client.v1 import stock_pb2 as pb
 from inventory_client.v1 import stock_pb2_grpc
+from inventory_server import context
 from inventory_server.api.convert import parse_id, timestamp
 from inventory_server.api.page_tokens import PageTokens
 from inventory_server.api.stock_watch import watch_stock_changes
@@ -75,6 +76,16 @@ class _Fields:
         return command
 
 
+# The member of staff behind a movement: a user calling with their own token may leave it
+# empty (it is then the token's user); services.stock checks who may name whom.
+PERFORMER = "performed_by"
+
+
+def _acting_user() -> str:
+    user = context.acting_user.get()
+    return "" if user is None else str(user)
+
+
 def stock_command(command_type: type[C], request: Message) -> C:
     """The domain command ``command_type`` built from the same-named fields of ``request``.
 
@@ -95,6 +106,8 @@ def stock_command(command_type: type[C], request: Message) -> C:
         oneof = descriptor.containing_oneof
         if oneof is not None and request.WhichOneof(oneof.name) != name:
             values[name] = None
+        elif name == PERFORMER:
+            values[name] = fields.id(getattr(request, name) or _acting_user(), name)
         elif types[name] is UUID:
             values[name] = fields.id(getattr(request, name), name)
         elif types[name] == UUID | None:

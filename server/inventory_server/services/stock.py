@@ -29,6 +29,7 @@ from inventory_server.domain.stock import (
 from inventory_server.repositories.stock_interfaces import LevelLookup
 from inventory_server.services import stock_movements
 from inventory_server.services.idempotency import fingerprint
+from inventory_server.services.performers import check_performer
 from inventory_server.services.stock_results import MovementResult
 from inventory_server.services.stock_uow import StockRunner, StockUnitOfWork
 
@@ -104,8 +105,9 @@ class StockService:
     async def _move(self, method: str, command: C, movement: Movement[C]) -> MovementResult:
         """Validate, then run ``movement`` once per request_id (see the module docstring)."""
         command.check()
+        check_performer(command.performed_by)
         scope = SCOPE_PREFIX + method
-        caller = context.caller.get()
+        caller = context.principal.get()
         payload: dict[str, Any] = dataclasses.asdict(command)
         print_of_request = fingerprint(payload)
 

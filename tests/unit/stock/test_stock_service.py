@@ -95,11 +95,11 @@ async def transfer(world: StockWorld, quantity: int, source: UUID, destination: 
 
 async def test_a_receipt_adds_on_hand_and_records_who_and_which_caller() -> None:
     world = make_world()
-    token = context.caller.set("purchasing")
+    token = context.principal.set("purchasing")
     try:
         result = await receive(world, 7, reference="PO-1")
     finally:
-        context.caller.reset(token)
+        context.principal.reset(token)
     row = result.transaction
     assert row is not None
     assert (row.type, row.quantity, row.to_warehouse_id, row.from_warehouse_id) == (
