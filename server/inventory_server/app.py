@@ -44,9 +44,9 @@ from inventory_server.api.stock import StockServicer
 from inventory_server.api.transactions import TransactionServicer
 from inventory_server.api.users import UserServicer
 from inventory_server.api.warehouses import WarehouseServicer
-from inventory_server.cache.setup import build_product_cache
 from inventory_server.auth.authorizer import method_names
 from inventory_server.auth.setup import build_authorizer
+from inventory_server.cache.setup import build_product_cache
 from inventory_server.config import Settings, is_loopback
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, HealthObserver
@@ -89,6 +89,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     transaction_pb2.DESCRIPTOR.services_by_name["TransactionService"].full_name,
     stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
 )
+
 
 def permission_names() -> list[str]:
     """Every method a policy may name: the inventory services', reflection's and health's."""
