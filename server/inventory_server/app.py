@@ -65,6 +65,7 @@ from inventory_server.observability.metrics import (
 from inventory_server.repositories.instrumentation import query_stats
 from inventory_server.services.maintenance import IdempotencyPurger
 from inventory_server.services.products import ProductService
+from inventory_server.services.reservations import ReservationService
 from inventory_server.services.stats import DatabaseReader, StatsService, StatsSources
 from inventory_server.services.stock import StockService
 from inventory_server.services.stock_change_retention import StockChangePurger
@@ -250,6 +251,7 @@ class Application:
             self.runner, retention=timedelta(hours=s.watch_retention_hours), interval=s.maintenance_interval
         )
         self.position_purger.start()
+        self.reservations.start()
         security = "plaintext" if credentials is None else "mutual TLS" if s.tls_client_ca_file else "TLS"
         policy = "a policy" if self.authorizer.enforcing else "no policy"
         log.info("inventory-server listening on %s port %d (%s, %s)", host, self.port, security, policy)
@@ -269,8 +271,9 @@ class Application:
             UserServicer(self.users, page_tokens=tokens), self.server
         )
         stock = StockService(self.runner)
+        self.reservations = ReservationService(self.runner, interval=self.settings.reservation_sweep_interval)
         stock_pb2_grpc.add_StockServiceServicer_to_server(
-            StockServicer(stock, self.stock_watch, page_tokens=tokens), self.server
+            StockServicer(stock, self.stock_watch, self.reservations, page_tokens=tokens), self.server
         )
         transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
             TransactionServicer(TransactionService(self.runner), page_tokens=tokens), self.server
@@ -356,6 +359,7 @@ class Application:
             await self.health_server.stop(None)
         await self.purger.stop()
         await self.position_purger.stop()
+        await self.reservations.stop()
         await self.watch_listener.stop()
         if self.cache_listener is not None:
             await self.cache_listener.stop()

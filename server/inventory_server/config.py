@@ -88,6 +88,8 @@ class Settings:
     # page tokens: HMAC keys, newest first, comma-separated (api.page_tokens); unset = the public
     # development key, with a warning at start-up
     page_token_keys: str | None = field(default=None, repr=False)  # a secret
+    # expired reservations are released within this many seconds (plus the sweep's own time)
+    reservation_sweep_interval: float = 2.0
     # lifecycle
     grace_period: float = 10.0
     data_dir: Path = Path(".inventory-data")
@@ -180,6 +182,7 @@ ENVIRONMENT: Mapping[str, str] = {
     "watch_retention_hours": "INVENTORY_WATCH_RETENTION_HOURS",
     "watch_listen_url": "INVENTORY_WATCH_LISTEN_URL",
     "page_token_keys": "INVENTORY_PAGE_TOKEN_KEYS",
+    "reservation_sweep_interval": "INVENTORY_RESERVATION_SWEEP_INTERVAL",
     "grace_period": "INVENTORY_GRACE_PERIOD",
     "data_dir": "INVENTORY_DATA_DIR",
     "migrations_dir": "INVENTORY_MIGRATIONS_DIR",
@@ -332,6 +335,7 @@ def validate(s: Settings) -> None:
         "watch_heartbeat_interval",
         "watch_slow_consumer_seconds",
         "watch_retention_hours",
+        "reservation_sweep_interval",
     ):
         if getattr(s, name) <= 0:
             problems.append(f"{ENVIRONMENT[name]} must be positive")

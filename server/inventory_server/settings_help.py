@@ -65,6 +65,8 @@ MEANINGS: Mapping[str, str] = {
     "PgBouncer); unset = INVENTORY_CACHE_LISTEN_URL, else DATABASE_URL",
     "page_token_keys": "HMAC keys sealing page tokens, comma-separated, newest first, each at least 32 "
     "characters; every replica needs the same list; unset = a public development key (warned about)",
+    "reservation_sweep_interval": "seconds between sweeps that release expired reservations (the bound "
+    "on how late an expiry is released)",
     "grace_period": "seconds in-flight calls get to finish on SIGTERM",
     "data_dir": "data folder of the embedded PostgreSQL (only without DATABASE_URL)",
     "migrations_dir": "migrations folder for the embedded PostgreSQL; unset = the migrations shipped in "

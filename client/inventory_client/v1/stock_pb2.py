@@ -14,55 +14,62 @@ from google.protobuf.internal import builder as _builder
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from inventory_client.v1 import transaction_pb2 as inventory_dot_v1_dot_transaction__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18inventory/v1/stock.proto\x12\x0cinventory.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1einventory/v1/transaction.proto\"\x9d\x01\n\nStockLevel\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x0f\n\x07on_hand\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"@\n\x14GetStockLevelRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\"F\n\x15GetStockLevelResponse\x12-\n\x0bstock_level\x18\x01 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\xa8\x01\n\x16ListStockLevelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x12\n\nproduct_id\x18\x05 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x06 \x01(\t\x12\x1b\n\x13\x62\x65low_reorder_point\x18\x07 \x01(\x08\"b\n\x17ListStockLevelsResponse\x12.\n\x0cstock_levels\x18\x01 \x03(\x0b\x32\x18.inventory.v1.StockLevel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8e\x01\n\x13ReceiveStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x14\n\x0cperformed_by\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\"z\n\x14ReceiveStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\xa3\x01\n\x10ShipStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x14\n\x0cperformed_by\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\x12\x16\n\x0ereservation_id\x18\x07 \x01(\t\"w\n\x11ShipStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\xad\x01\n\x14TransferStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x19\n\x11\x66rom_warehouse_id\x18\x02 \x01(\t\x12\x17\n\x0fto_warehouse_id\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x14\n\x0cperformed_by\x18\x06 \x01(\t\x12\x11\n\treference\x18\x07 \x01(\t\"\xb2\x01\n\x15TransferStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12\x32\n\x10\x66rom_stock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\x12\x30\n\x0eto_stock_level\x18\x03 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\xb3\x01\n\x12\x41\x64justStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x1a\n\x10\x63ounted_quantity\x18\x03 \x01(\x03H\x00\x12\x0f\n\x05\x64\x65lta\x18\x04 \x01(\x03H\x00\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x14\n\x0cperformed_by\x18\x07 \x01(\tB\x0c\n\nadjustment\"y\n\x13\x41\x64justStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\x8e\x01\n\x13ReserveStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x14\n\x0cperformed_by\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\"z\n\x14ReserveStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"o\n\x19ReleaseReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x14\n\x0cperformed_by\x18\x04 \x01(\t\"\x80\x01\n\x1aReleaseReservationResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"@\n\x18WatchStockChangesRequest\x12\x0e\n\x06\x66ilter\x18\x01 \x01(\t\x12\x14\n\x0cresume_token\x18\x02 \x01(\t\"\x96\x01\n\x19WatchStockChangesResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12.\n\x0cstock_levels\x18\x02 \x03(\x0b\x32\x18.inventory.v1.StockLevel\x12\x14\n\x0cresume_token\x18\x03 \x01(\t2\xc3\x06\n\x0cStockService\x12X\n\rGetStockLevel\x12\".inventory.v1.GetStockLevelRequest\x1a#.inventory.v1.GetStockLevelResponse\x12^\n\x0fListStockLevels\x12$.inventory.v1.ListStockLevelsRequest\x1a%.inventory.v1.ListStockLevelsResponse\x12U\n\x0cReceiveStock\x12!.inventory.v1.ReceiveStockRequest\x1a\".inventory.v1.ReceiveStockResponse\x12L\n\tShipStock\x12\x1e.inventory.v1.ShipStockRequest\x1a\x1f.inventory.v1.ShipStockResponse\x12X\n\rTransferStock\x12\".inventory.v1.TransferStockRequest\x1a#.inventory.v1.TransferStockResponse\x12R\n\x0b\x41\x64justStock\x12 .inventory.v1.AdjustStockRequest\x1a!.inventory.v1.AdjustStockResponse\x12U\n\x0cReserveStock\x12!.inventory.v1.ReserveStockRequest\x1a\".inventory.v1.ReserveStockResponse\x12g\n\x12ReleaseReservation\x12\'.inventory.v1.ReleaseReservationRequest\x1a(.inventory.v1.ReleaseReservationResponse\x12\x66\n\x11WatchStockChanges\x12&.inventory.v1.WatchStockChangesRequest\x1a\'.inventory.v1.WatchStockChangesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18inventory/v1/stock.proto\x12\x0cinventory.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1einventory/v1/transaction.proto\"\x9d\x01\n\nStockLevel\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x0f\n\x07on_hand\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"@\n\x14GetStockLevelRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\"F\n\x15GetStockLevelResponse\x12-\n\x0bstock_level\x18\x01 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\xa8\x01\n\x16ListStockLevelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x12\n\nproduct_id\x18\x05 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x06 \x01(\t\x12\x1b\n\x13\x62\x65low_reorder_point\x18\x07 \x01(\x08\"b\n\x17ListStockLevelsResponse\x12.\n\x0cstock_levels\x18\x01 \x03(\x0b\x32\x18.inventory.v1.StockLevel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8e\x01\n\x13ReceiveStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x14\n\x0cperformed_by\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\"z\n\x14ReceiveStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\xa3\x01\n\x10ShipStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x14\n\x0cperformed_by\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\x12\x16\n\x0ereservation_id\x18\x07 \x01(\t\"w\n\x11ShipStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\xad\x01\n\x14TransferStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x19\n\x11\x66rom_warehouse_id\x18\x02 \x01(\t\x12\x17\n\x0fto_warehouse_id\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x14\n\x0cperformed_by\x18\x06 \x01(\t\x12\x11\n\treference\x18\x07 \x01(\t\"\xb2\x01\n\x15TransferStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12\x32\n\x10\x66rom_stock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\x12\x30\n\x0eto_stock_level\x18\x03 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\xb3\x01\n\x12\x41\x64justStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x1a\n\x10\x63ounted_quantity\x18\x03 \x01(\x03H\x00\x12\x0f\n\x05\x64\x65lta\x18\x04 \x01(\x03H\x00\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x14\n\x0cperformed_by\x18\x07 \x01(\tB\x0c\n\nadjustment\"y\n\x13\x41\x64justStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"\xb6\x01\n\x13ReserveStockRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x14\n\x0cperformed_by\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\x12&\n\x03ttl\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\"z\n\x14ReserveStockResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"o\n\x19ReleaseReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x14\n\x0cperformed_by\x18\x04 \x01(\t\"\x80\x01\n\x1aReleaseReservationResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12-\n\x0bstock_level\x18\x02 \x01(\x0b\x32\x18.inventory.v1.StockLevel\"@\n\x18WatchStockChangesRequest\x12\x0e\n\x06\x66ilter\x18\x01 \x01(\t\x12\x14\n\x0cresume_token\x18\x02 \x01(\t\"\x96\x01\n\x19WatchStockChangesResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\x12.\n\x0cstock_levels\x18\x02 \x03(\x0b\x32\x18.inventory.v1.StockLevel\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\"\xdd\x01\n\x0bReservation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproduct_id\x18\x02 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x11\n\tremaining\x18\x05 \x01(\x03\x12\x11\n\treference\x18\x06 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"b\n\x17ListReservationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"d\n\x18ListReservationsResponse\x12/\n\x0creservations\x18\x01 \x03(\x0b\x32\x19.inventory.v1.Reservation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xa6\x07\n\x0cStockService\x12X\n\rGetStockLevel\x12\".inventory.v1.GetStockLevelRequest\x1a#.inventory.v1.GetStockLevelResponse\x12^\n\x0fListStockLevels\x12$.inventory.v1.ListStockLevelsRequest\x1a%.inventory.v1.ListStockLevelsResponse\x12U\n\x0cReceiveStock\x12!.inventory.v1.ReceiveStockRequest\x1a\".inventory.v1.ReceiveStockResponse\x12L\n\tShipStock\x12\x1e.inventory.v1.ShipStockRequest\x1a\x1f.inventory.v1.ShipStockResponse\x12X\n\rTransferStock\x12\".inventory.v1.TransferStockRequest\x1a#.inventory.v1.TransferStockResponse\x12R\n\x0b\x41\x64justStock\x12 .inventory.v1.AdjustStockRequest\x1a!.inventory.v1.AdjustStockResponse\x12U\n\x0cReserveStock\x12!.inventory.v1.ReserveStockRequest\x1a\".inventory.v1.ReserveStockResponse\x12g\n\x12ReleaseReservation\x12\'.inventory.v1.ReleaseReservationRequest\x1a(.inventory.v1.ReleaseReservationResponse\x12\x66\n\x11WatchStockChanges\x12&.inventory.v1.WatchStockChangesRequest\x1a\'.inventory.v1.WatchStockChangesResponse0\x01\x12\x61\n\x10ListReservations\x12%.inventory.v1.ListReservationsRequest\x1a&.inventory.v1.ListReservationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'inventory.v1.stock_pb2', _globals)
 if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
-  _globals['_STOCKLEVEL']._serialized_start=108
-  _globals['_STOCKLEVEL']._serialized_end=265
-  _globals['_GETSTOCKLEVELREQUEST']._serialized_start=267
-  _globals['_GETSTOCKLEVELREQUEST']._serialized_end=331
-  _globals['_GETSTOCKLEVELRESPONSE']._serialized_start=333
-  _globals['_GETSTOCKLEVELRESPONSE']._serialized_end=403
-  _globals['_LISTSTOCKLEVELSREQUEST']._serialized_start=406
-  _globals['_LISTSTOCKLEVELSREQUEST']._serialized_end=574
-  _globals['_LISTSTOCKLEVELSRESPONSE']._serialized_start=576
-  _globals['_LISTSTOCKLEVELSRESPONSE']._serialized_end=674
-  _globals['_RECEIVESTOCKREQUEST']._serialized_start=677
-  _globals['_RECEIVESTOCKREQUEST']._serialized_end=819
-  _globals['_RECEIVESTOCKRESPONSE']._serialized_start=821
-  _globals['_RECEIVESTOCKRESPONSE']._serialized_end=943
-  _globals['_SHIPSTOCKREQUEST']._serialized_start=946
-  _globals['_SHIPSTOCKREQUEST']._serialized_end=1109
-  _globals['_SHIPSTOCKRESPONSE']._serialized_start=1111
-  _globals['_SHIPSTOCKRESPONSE']._serialized_end=1230
-  _globals['_TRANSFERSTOCKREQUEST']._serialized_start=1233
-  _globals['_TRANSFERSTOCKREQUEST']._serialized_end=1406
-  _globals['_TRANSFERSTOCKRESPONSE']._serialized_start=1409
-  _globals['_TRANSFERSTOCKRESPONSE']._serialized_end=1587
-  _globals['_ADJUSTSTOCKREQUEST']._serialized_start=1590
-  _globals['_ADJUSTSTOCKREQUEST']._serialized_end=1769
-  _globals['_ADJUSTSTOCKRESPONSE']._serialized_start=1771
-  _globals['_ADJUSTSTOCKRESPONSE']._serialized_end=1892
-  _globals['_RESERVESTOCKREQUEST']._serialized_start=1895
-  _globals['_RESERVESTOCKREQUEST']._serialized_end=2037
-  _globals['_RESERVESTOCKRESPONSE']._serialized_start=2039
-  _globals['_RESERVESTOCKRESPONSE']._serialized_end=2161
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=2163
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=2274
-  _globals['_RELEASERESERVATIONRESPONSE']._serialized_start=2277
-  _globals['_RELEASERESERVATIONRESPONSE']._serialized_end=2405
-  _globals['_WATCHSTOCKCHANGESREQUEST']._serialized_start=2407
-  _globals['_WATCHSTOCKCHANGESREQUEST']._serialized_end=2471
-  _globals['_WATCHSTOCKCHANGESRESPONSE']._serialized_start=2474
-  _globals['_WATCHSTOCKCHANGESRESPONSE']._serialized_end=2624
-  _globals['_STOCKSERVICE']._serialized_start=2627
-  _globals['_STOCKSERVICE']._serialized_end=3462
+  _globals['_STOCKLEVEL']._serialized_start=140
+  _globals['_STOCKLEVEL']._serialized_end=297
+  _globals['_GETSTOCKLEVELREQUEST']._serialized_start=299
+  _globals['_GETSTOCKLEVELREQUEST']._serialized_end=363
+  _globals['_GETSTOCKLEVELRESPONSE']._serialized_start=365
+  _globals['_GETSTOCKLEVELRESPONSE']._serialized_end=435
+  _globals['_LISTSTOCKLEVELSREQUEST']._serialized_start=438
+  _globals['_LISTSTOCKLEVELSREQUEST']._serialized_end=606
+  _globals['_LISTSTOCKLEVELSRESPONSE']._serialized_start=608
+  _globals['_LISTSTOCKLEVELSRESPONSE']._serialized_end=706
+  _globals['_RECEIVESTOCKREQUEST']._serialized_start=709
+  _globals['_RECEIVESTOCKREQUEST']._serialized_end=851
+  _globals['_RECEIVESTOCKRESPONSE']._serialized_start=853
+  _globals['_RECEIVESTOCKRESPONSE']._serialized_end=975
+  _globals['_SHIPSTOCKREQUEST']._serialized_start=978
+  _globals['_SHIPSTOCKREQUEST']._serialized_end=1141
+  _globals['_SHIPSTOCKRESPONSE']._serialized_start=1143
+  _globals['_SHIPSTOCKRESPONSE']._serialized_end=1262
+  _globals['_TRANSFERSTOCKREQUEST']._serialized_start=1265
+  _globals['_TRANSFERSTOCKREQUEST']._serialized_end=1438
+  _globals['_TRANSFERSTOCKRESPONSE']._serialized_start=1441
+  _globals['_TRANSFERSTOCKRESPONSE']._serialized_end=1619
+  _globals['_ADJUSTSTOCKREQUEST']._serialized_start=1622
+  _globals['_ADJUSTSTOCKREQUEST']._serialized_end=1801
+  _globals['_ADJUSTSTOCKRESPONSE']._serialized_start=1803
+  _globals['_ADJUSTSTOCKRESPONSE']._serialized_end=1924
+  _globals['_RESERVESTOCKREQUEST']._serialized_start=1927
+  _globals['_RESERVESTOCKREQUEST']._serialized_end=2109
+  _globals['_RESERVESTOCKRESPONSE']._serialized_start=2111
+  _globals['_RESERVESTOCKRESPONSE']._serialized_end=2233
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=2235
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=2346
+  _globals['_RELEASERESERVATIONRESPONSE']._serialized_start=2349
+  _globals['_RELEASERESERVATIONRESPONSE']._serialized_end=2477
+  _globals['_WATCHSTOCKCHANGESREQUEST']._serialized_start=2479
+  _globals['_WATCHSTOCKCHANGESREQUEST']._serialized_end=2543
+  _globals['_WATCHSTOCKCHANGESRESPONSE']._serialized_start=2546
+  _globals['_WATCHSTOCKCHANGESRESPONSE']._serialized_end=2696
+  _globals['_RESERVATION']._serialized_start=2699
+  _globals['_RESERVATION']._serialized_end=2920
+  _globals['_LISTRESERVATIONSREQUEST']._serialized_start=2922
+  _globals['_LISTRESERVATIONSREQUEST']._serialized_end=3020
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_start=3022
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_end=3122
+  _globals['_STOCKSERVICE']._serialized_start=3125
+  _globals['_STOCKSERVICE']._serialized_end=4059
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -512,6 +513,7 @@ class ReserveStockRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     PERFORMED_BY_FIELD_NUMBER: _builtins.int
     REFERENCE_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
     product_id: _builtins.str
     """The product id."""
     warehouse_id: _builtins.str
@@ -524,6 +526,13 @@ class ReserveStockRequest(_message.Message):
     """The user id of the member of staff who performed the movement; required."""
     reference: _builtins.str
     """Free-form external reference (the order the units are for)."""
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """How long the reservation holds: unset -> 1 hour; at most 30 days; must
+        be positive. When it has passed, the service releases what is left (a
+        RELEASE row performed by the service) within a few seconds.
+        """
+
     def __init__(
         self,
         *,
@@ -533,10 +542,11 @@ class ReserveStockRequest(_message.Message):
         request_id: _builtins.str = ...,
         performed_by: _builtins.str = ...,
         reference: _builtins.str = ...,
+        ttl: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["performed_by", b"performed_by", "product_id", b"product_id", "quantity", b"quantity", "reference", b"reference", "request_id", b"request_id", "warehouse_id", b"warehouse_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["performed_by", b"performed_by", "product_id", b"product_id", "quantity", b"quantity", "reference", b"reference", "request_id", b"request_id", "ttl", b"ttl", "warehouse_id", b"warehouse_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -702,3 +712,119 @@ class WatchStockChangesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchStockChangesResponse: _TypeAlias = WatchStockChangesResponse  # noqa: Y015
+
+@_typing.final
+class Reservation(_message.Message):
+    """An open reservation: units of a product set aside in a warehouse."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    REMAINING_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The reservation id (the id of its RESERVATION transaction)."""
+    product_id: _builtins.str
+    """The product id."""
+    warehouse_id: _builtins.str
+    """The warehouse id."""
+    quantity: _builtins.int
+    """Units originally reserved."""
+    remaining: _builtins.int
+    """Units still set aside (not yet shipped or released); positive."""
+    reference: _builtins.str
+    """The reservation's reference."""
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When it expires; unset: never."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was made."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        product_id: _builtins.str = ...,
+        warehouse_id: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        remaining: _builtins.int = ...,
+        reference: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "id", b"id", "product_id", b"product_id", "quantity", b"quantity", "reference", b"reference", "remaining", b"remaining", "warehouse_id", b"warehouse_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Reservation: _TypeAlias = Reservation  # noqa: Y015
+
+@_typing.final
+class ListReservationsRequest(_message.Message):
+    """Request for ListReservations."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """0 -> default (50); above the maximum (1000) -> the maximum; negative -> INVALID_ARGUMENT."""
+    page_token: _builtins.str
+    """Token from a previous response; must be used with the same filter and order_by."""
+    filter: _builtins.str
+    """AIP-160 filter over: product_id, warehouse_id, reference, expire_time, create_time."""
+    order_by: _builtins.str
+    """"create_time" (default), "expire_time", either with " desc"."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        filter: _builtins.str = ...,
+        order_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReservationsRequest: _TypeAlias = ListReservationsRequest  # noqa: Y015
+
+@_typing.final
+class ListReservationsResponse(_message.Message):
+    """Response for ListReservations."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESERVATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def reservations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reservation]:
+        """A page of open reservations."""
+
+    def __init__(
+        self,
+        *,
+        reservations: _abc.Iterable[Global___Reservation] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "reservations", b"reservations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReservationsResponse: _TypeAlias = ListReservationsResponse  # noqa: Y015

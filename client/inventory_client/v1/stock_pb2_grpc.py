@@ -65,6 +65,11 @@ class StockServiceStub(object):
                 request_serializer=inventory_dot_v1_dot_stock__pb2.WatchStockChangesRequest.SerializeToString,
                 response_deserializer=inventory_dot_v1_dot_stock__pb2.WatchStockChangesResponse.FromString,
                 )
+        self.ListReservations = channel.unary_unary(
+                '/inventory.v1.StockService/ListReservations',
+                request_serializer=inventory_dot_v1_dot_stock__pb2.ListReservationsRequest.SerializeToString,
+                response_deserializer=inventory_dot_v1_dot_stock__pb2.ListReservationsResponse.FromString,
+                )
 
 
 class StockServiceServicer(object):
@@ -148,6 +153,13 @@ class StockServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListReservations(self, request, context):
+        """Lists open reservations (units still set aside), keyset-paginated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StockServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -195,6 +207,11 @@ def add_StockServiceServicer_to_server(servicer, server):
                     servicer.WatchStockChanges,
                     request_deserializer=inventory_dot_v1_dot_stock__pb2.WatchStockChangesRequest.FromString,
                     response_serializer=inventory_dot_v1_dot_stock__pb2.WatchStockChangesResponse.SerializeToString,
+            ),
+            'ListReservations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReservations,
+                    request_deserializer=inventory_dot_v1_dot_stock__pb2.ListReservationsRequest.FromString,
+                    response_serializer=inventory_dot_v1_dot_stock__pb2.ListReservationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -360,5 +377,22 @@ class StockService(object):
         return grpc.experimental.unary_stream(request, target, '/inventory.v1.StockService/WatchStockChanges',
             inventory_dot_v1_dot_stock__pb2.WatchStockChangesRequest.SerializeToString,
             inventory_dot_v1_dot_stock__pb2.WatchStockChangesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListReservations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/inventory.v1.StockService/ListReservations',
+            inventory_dot_v1_dot_stock__pb2.ListReservationsRequest.SerializeToString,
+            inventory_dot_v1_dot_stock__pb2.ListReservationsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

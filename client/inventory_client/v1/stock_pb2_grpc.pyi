@@ -71,6 +71,8 @@ class StockServiceStub:
     ABORTED (resume from the last token); server shutdown -> UNAVAILABLE
     (resume, elsewhere, from the last token).
     """
+    ListReservations: _grpc.UnaryUnaryMultiCallable[_stock_pb2.ListReservationsRequest, _stock_pb2.ListReservationsResponse]
+    """Lists open reservations (units still set aside), keyset-paginated."""
 
 @_typing.type_check_only
 class StockServiceAsyncStub(StockServiceStub):
@@ -113,6 +115,8 @@ class StockServiceAsyncStub(StockServiceStub):
     ABORTED (resume from the last token); server shutdown -> UNAVAILABLE
     (resume, elsewhere, from the last token).
     """
+    ListReservations: _aio.UnaryUnaryMultiCallable[_stock_pb2.ListReservationsRequest, _stock_pb2.ListReservationsResponse]  # type: ignore[assignment]
+    """Lists open reservations (units still set aside), keyset-paginated."""
 
 class StockServiceServicer(metaclass=_abc_1.ABCMeta):
     """StockService reads stock levels and moves stock. Every movement writes its
@@ -206,5 +210,13 @@ class StockServiceServicer(metaclass=_abc_1.ABCMeta):
         ABORTED (resume from the last token); server shutdown -> UNAVAILABLE
         (resume, elsewhere, from the last token).
         """
+
+    @_abc_1.abstractmethod
+    def ListReservations(
+        self,
+        request: _stock_pb2.ListReservationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_stock_pb2.ListReservationsResponse, _abc.Awaitable[_stock_pb2.ListReservationsResponse]]:
+        """Lists open reservations (units still set aside), keyset-paginated."""
 
 def add_StockServiceServicer_to_server(servicer: StockServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

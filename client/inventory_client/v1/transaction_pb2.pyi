@@ -87,6 +87,7 @@ class StockTransaction(_message.Message):
     CALLER_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only. Server-assigned UUID."""
     type: Global___TransactionType.ValueType
@@ -115,6 +116,12 @@ class StockTransaction(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """Output only."""
 
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """RESERVATION rows: when the service releases what is left of the
+        reservation (unset: never; reservations made before TTLs existed).
+        """
+
     def __init__(
         self,
         *,
@@ -131,10 +138,11 @@ class StockTransaction(_message.Message):
         caller: _builtins.str = ...,
         request_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["caller", b"caller", "create_time", b"create_time", "from_warehouse_id", b"from_warehouse_id", "id", b"id", "performed_by", b"performed_by", "product_id", b"product_id", "quantity", b"quantity", "reason", b"reason", "reference", b"reference", "request_id", b"request_id", "reservation_id", b"reservation_id", "to_warehouse_id", b"to_warehouse_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caller", b"caller", "create_time", b"create_time", "expire_time", b"expire_time", "from_warehouse_id", b"from_warehouse_id", "id", b"id", "performed_by", b"performed_by", "product_id", b"product_id", "quantity", b"quantity", "reason", b"reason", "reference", b"reference", "request_id", b"request_id", "reservation_id", b"reservation_id", "to_warehouse_id", b"to_warehouse_id", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from inventory_server.api.stock_watch import watch_stock_changes
 from inventory_server.api.transactions import transaction_to_proto
 from inventory_server.domain.errors import ErrorDetails, InvalidArgument
 from inventory_server.domain.paging import ListQuery
+from inventory_server.domain.reservations import OpenReservation
 from inventory_server.domain.stock import (
     AdjustStock,
     ReceiveStock,
@@ -33,6 +35,7 @@ from inventory_server.domain.stock import (
     StockLevel,
     TransferStock,
 )
+from inventory_server.services.reservations import ReservationService
 from inventory_server.services.stock import StockService
 from inventory_server.services.stock_results import MovementResult
 from inventory_server.services.stock_watch import StockWatchService
@@ -112,20 +115,55 @@ def stock_command(command_type: type[C], request: Message) -> C:
             values[name] = fields.id(getattr(request, name), name)
         elif types[name] == UUID | None:
             values[name] = fields.optional_id(getattr(request, name), name)
+        elif types[name] == timedelta | None:  # a google.protobuf.Duration; unset is None
+            values[name] = getattr(request, name).ToTimedelta() if request.HasField(name) else None
         else:
             values[name] = getattr(request, name)
     return fields.checked(command_type(**values))
+
+
+def reservation_to_proto(reservation: OpenReservation) -> pb.Reservation:
+    return pb.Reservation(
+        id=str(reservation.id),
+        product_id=str(reservation.product_id),
+        warehouse_id=str(reservation.warehouse_id),
+        quantity=reservation.quantity,
+        remaining=reservation.remaining,
+        reference=reservation.reference,
+        expire_time=timestamp(reservation.expire_time),
+        create_time=timestamp(reservation.create_time),
+    )
 
 
 class StockServicer(stock_pb2_grpc.StockServiceServicer):
     """Implements inventory.v1.StockService over ``StockService``."""
 
     def __init__(
-        self, stock: StockService, watch: StockWatchService | None = None, *, page_tokens: PageTokens
+        self,
+        stock: StockService,
+        watch: StockWatchService | None = None,
+        reservations: ReservationService | None = None,
+        *,
+        page_tokens: PageTokens,
     ) -> None:
         self.stock = stock
         self.watch = watch
+        self.reservations = reservations
         self.page_tokens = page_tokens
+
+    async def ListReservations(
+        self, request: pb.ListReservationsRequest, context: Context
+    ) -> pb.ListReservationsResponse:
+        if self.reservations is None:
+            raise NotImplementedError
+        query = ListQuery.from_request(
+            request.page_size, self.page_tokens.open(request.page_token), request.filter, request.order_by
+        )
+        page = await self.reservations.list_reservations(query)
+        return pb.ListReservationsResponse(
+            reservations=[reservation_to_proto(r) for r in page.items],
+            next_page_token=self.page_tokens.seal(page.next_page_token),
+        )
 
     # grpc.aio lets a server-streaming handler write with context.write and return None (the
     # stubs only know generators): that way a write stuck on a consumer that does not read can

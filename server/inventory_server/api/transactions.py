@@ -37,6 +37,7 @@ def transaction_to_proto(row: StockTransaction) -> pb.StockTransaction:
         caller=row.caller,
         request_id=row.request_id,
         create_time=timestamp(row.create_time),
+        expire_time=timestamp(row.expire_time),
     )
 
 

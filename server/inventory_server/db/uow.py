@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from inventory_server.repositories.database_stats import DatabaseStatsRepository
     from inventory_server.repositories.idempotency import IdempotencyRepository
     from inventory_server.repositories.products import ProductRepository
+    from inventory_server.repositories.reservations import ReservationRepository
     from inventory_server.repositories.stock_changes import StockChangeRepository
     from inventory_server.repositories.stock_levels import StockLevelRepository
     from inventory_server.repositories.transactions import TransactionRepository
@@ -104,6 +105,12 @@ class UnitOfWork:
         from inventory_server.repositories.stock_changes import StockChangeRepository
 
         return StockChangeRepository(self.conn)
+
+    @cached_property
+    def reservations(self) -> ReservationRepository:
+        from inventory_server.repositories.reservations import ReservationRepository
+
+        return ReservationRepository(self.conn)
 
     async def commit(self) -> None:
         self.committing = True

@@ -14,7 +14,7 @@ transferred or reserved.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from inventory_server.domain.errors import (
@@ -29,6 +29,9 @@ MAX_REFERENCE_LENGTH = 200
 MAX_REASON_LENGTH = 1000
 # Far above any real stock, and low enough that sums of quantities stay inside bigint.
 MAX_QUANTITY = 10**12
+# How long a reservation holds when the request names no ttl, and the longest it may.
+DEFAULT_RESERVATION_TTL = timedelta(hours=1)
+MAX_RESERVATION_TTL = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -96,6 +99,18 @@ def insufficient_reservation(reservation_id: UUID, remaining: int, requested: in
         reason=reason,
         metadata={"remaining": str(remaining), "requested": str(requested)},
         violations=[PreconditionViolation("RESERVATION", subject, description)],
+    )
+
+
+def reservation_expired(reservation_id: UUID, expire_time: datetime | None) -> FailedPrecondition:
+    """FAILED_PRECONDITION for shipping against or releasing a reservation past its expire_time."""
+    when = expire_time.isoformat() if expire_time is not None else "its expire_time"
+    description = f"the reservation expired at {when}; its units are (being) released by the service"
+    return FailedPrecondition(
+        f"reservation {reservation_id}: {description}",
+        reason="RESERVATION_EXPIRED",
+        metadata={"expire_time": when},
+        violations=[PreconditionViolation("RESERVATION", f"reservations/{reservation_id}", description)],
     )
 
 
@@ -232,7 +247,21 @@ class AdjustStock(_Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReserveStock(PairMovement):
-    """Set ``quantity`` available units aside."""
+    """Set ``quantity`` available units aside for ``ttl`` (None: the default, one hour)."""
+
+    ttl: timedelta | None = None
+
+    def violations(self) -> list[FieldViolation]:
+        found = PairMovement.violations(self)
+        if self.ttl is not None and not timedelta(0) < self.ttl <= MAX_RESERVATION_TTL:
+            found.append(
+                FieldViolation("ttl", f"must be positive and at most {MAX_RESERVATION_TTL.days} days")
+            )
+        return found
+
+    @property
+    def lifetime(self) -> timedelta:
+        return self.ttl if self.ttl is not None else DEFAULT_RESERVATION_TTL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,6 +294,8 @@ class Reservation:
     warehouse_id: UUID
     quantity: int
     consumed: int = field(default=0)
+    expire_time: datetime | None = None
+    expired: bool = False  # by the database's clock when it was read
 
     @property
     def remaining(self) -> int:

@@ -80,6 +80,7 @@ class _Movement:
     reference: str = ""
     reason: str = ""
     caller: str = ""
+    expire_time: datetime | None = None  # RESERVATION rows: when the service releases what is left
 
     def on_hand_change(self, warehouse_id: UUID) -> int:
         """How this row changes on_hand of its product in ``warehouse_id``."""

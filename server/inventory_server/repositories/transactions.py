@@ -57,6 +57,7 @@ TRANSACTION_COLUMNS = (
     "caller",
     "request_id",
     "create_time",
+    "expire_time",
 )
 # Which table each kind of reference lives in (an allow-list: nothing else reaches the SQL).
 REFERENCE_TABLES: Mapping[str, str] = {"product": "products", "warehouse": "warehouses", "user": "users"}
@@ -155,6 +156,7 @@ class TransactionRepository(QueryRunner):
                 "performed_by": new.performed_by,
                 "caller": new.caller,
                 "request_id": new.request_id,
+                "expire_time": new.expire_time,
             }
             row = await self.fetch_one(insert(TABLE).values(values).returning(*TRANSACTION_COLUMNS))
             if row is None:
@@ -196,6 +198,8 @@ class TransactionRepository(QueryRunner):
                     row_.col("from_warehouse_id"),
                     row_.col("quantity"),
                     consumed.scalar().as_("consumed"),
+                    row_.col("expire_time"),
+                    coalesce(row_.col("expire_time").le(func("now")), False).as_("expired"),
                 )
                 .from_(row_)
                 .where(row_.col("id").eq(id), row_.col("type").eq(TransactionType.RESERVATION.value))
@@ -209,6 +213,8 @@ class TransactionRepository(QueryRunner):
                 warehouse_id=row["from_warehouse_id"],
                 quantity=row["quantity"],
                 consumed=row["consumed"],
+                expire_time=row["expire_time"],
+                expired=row["expired"],
             )
 
     async def ensure_live(self, references: Sequence[Reference]) -> None:

@@ -10,6 +10,8 @@ deadlock.
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
 from uuid import UUID
 
 from inventory_server.domain.errors import InvalidArgument
@@ -26,6 +28,7 @@ from inventory_server.domain.stock import (
     TransferStock,
     insufficient_reservation,
     insufficient_stock,
+    reservation_expired,
 )
 from inventory_server.domain.transaction import NewTransaction, TransactionType
 from inventory_server.repositories.stock_interfaces import Reference
@@ -71,7 +74,11 @@ async def _locked_reservation(uow: StockUnitOfWork, reservation_id: UUID) -> Res
     """The reservation, read again after locking its level: everything that consumes it holds that lock."""
     reservation = await uow.transactions.get_reservation(reservation_id)
     await uow.stock_levels.lock([reservation.key])
-    return await uow.transactions.get_reservation(reservation_id)
+    reservation = await uow.transactions.get_reservation(reservation_id)
+    if reservation.expired:
+        # the expiry sweeper releases it (services.reservation_expiry); nobody else may consume it now
+        raise reservation_expired(reservation.id, reservation.expire_time)
+    return reservation
 
 
 async def _ensure_pair_live(uow: StockUnitOfWork, command: PairMovement) -> None:
@@ -215,7 +222,10 @@ async def reserve(uow: StockUnitOfWork, command: ReserveStock, caller: str) -> M
     await _ensure_pair_live(uow, command)
     level = await _take(uow, command.key, command.quantity, reserved=command.quantity)
     row = await uow.transactions.append(
-        _pair_row(command, TransactionType.RESERVATION, caller, incoming=False)
+        dataclasses.replace(
+            _pair_row(command, TransactionType.RESERVATION, caller, incoming=False),
+            expire_time=datetime.now(UTC) + command.lifetime,
+        )
     )
     return MovementResult(row, (level,))
 

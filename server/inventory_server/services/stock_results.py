@@ -97,6 +97,7 @@ def _transaction_json(row: StockTransaction) -> dict[str, Any]:
         "caller": row.caller,
         "request_id": row.request_id,
         "create_time": _time(row.create_time),
+        "expire_time": _time(row.expire_time),
     }
 
 
@@ -118,4 +119,5 @@ def _transaction_from_json(data: dict[str, Any]) -> StockTransaction:
         caller=data["caller"],
         request_id=data["request_id"],
         create_time=create_time,
+        expire_time=_parse_time(data.get("expire_time")),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -29,10 +30,15 @@ def test_receive_and_reserve_copy_every_field_and_parse_the_ids() -> None:
     assert receive == ReceiveStock(
         product_id=PRODUCT, warehouse_id=SOURCE, performed_by=USER, quantity=3, request_id="r", reference="PO"
     )
-    reserve = stock_command(ReserveStock, pb.ReserveStockRequest(**IDS, quantity=4, request_id="s"))
+    request = pb.ReserveStockRequest(
+        product_id=str(PRODUCT), warehouse_id=str(SOURCE), performed_by=str(USER), quantity=4, request_id="s"
+    )
+    reserve = stock_command(ReserveStock, request)
     assert reserve == ReserveStock(
         product_id=PRODUCT, warehouse_id=SOURCE, performed_by=USER, quantity=4, request_id="s"
     )
+    request.ttl.FromSeconds(90)
+    assert stock_command(ReserveStock, request).ttl == timedelta(seconds=90)
 
 
 def test_an_optional_id_is_none_when_empty_and_parsed_when_given() -> None:

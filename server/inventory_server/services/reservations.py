@@ -1,0 +1,140 @@
+"""Reservations that expire: listing open ones, and the sweeper that releases expired ones.
+
+Every replica runs the sweeper every ``interval`` seconds. It reads the due
+reservations, then releases each in its own short transaction, taking locks
+in the order every consumer of a reservation takes them — the level first
+(``stock_levels.lock``), then the reservation's ``open_reservations`` row
+``FOR UPDATE SKIP LOCKED`` — so it never deadlocks with a shipment or a
+release, and of two sweepers racing for one reservation the second finds the
+row locked or gone and moves on: each expiry is released exactly once. The
+release is a RELEASE ledger row written by the service (caller
+"inventory-server", reason "reservation expired") in the name of the
+reservation's own performer, visible in the change stream like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
+from uuid import UUID
+
+from inventory_server.domain.errors import DomainError
+from inventory_server.domain.paging import ListQuery, Page
+from inventory_server.domain.reservations import (
+    EXPIRY_REASON,
+    SERVICE_CALLER,
+    ClaimedReservation,
+    DueReservation,
+    OpenReservation,
+)
+from inventory_server.domain.transaction import NewTransaction, TransactionType
+from inventory_server.repositories.stock_interfaces import StockLevelRepository, TransactionRepository
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SWEEP_BATCH = 200
+
+
+class ReservationReader(Protocol):
+    async def list(self, query: ListQuery) -> Page[OpenReservation]: ...
+
+    async def due(self, limit: int) -> Sequence[DueReservation]: ...
+
+    async def claim_expired(self, id: UUID) -> ClaimedReservation | None: ...
+
+
+class ReservationUnitOfWork(Protocol):
+    @property
+    def reservations(self) -> ReservationReader: ...
+
+    @property
+    def stock_levels(self) -> StockLevelRepository: ...
+
+    @property
+    def transactions(self) -> TransactionRepository: ...
+
+
+class ReservationRunner(Protocol):
+    async def read(self, action: Callable[[ReservationUnitOfWork], Awaitable[T]]) -> T: ...
+
+    async def write(self, action: Callable[[ReservationUnitOfWork], Awaitable[T]]) -> T: ...
+
+
+class ReservationService:
+    """ListReservations, and the expiry sweeper (``start``/``stop``)."""
+
+    def __init__(self, runner: ReservationRunner, *, interval: float = 2.0) -> None:
+        self.runner = runner
+        self.interval = interval
+        self.expired = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def list_reservations(self, query: ListQuery) -> Page[OpenReservation]:
+        return await self.runner.read(lambda uow: uow.reservations.list(query))
+
+    async def expire_due(self) -> int:
+        """Release every reservation that is due now; how many this replica released."""
+        released = 0
+        while True:
+            due = await self.runner.read(lambda uow: uow.reservations.due(SWEEP_BATCH))
+            for reservation in sorted(due):
+                if await self._expire_one(reservation):
+                    released += 1
+            if len(due) < SWEEP_BATCH:
+                break
+        self.expired += released
+        return released
+
+    async def _expire_one(self, reservation: DueReservation) -> bool:
+        async def work(uow: ReservationUnitOfWork) -> bool:
+            return await self._expire(uow, reservation)
+
+        return await self.runner.write(work)
+
+    async def _expire(self, uow: ReservationUnitOfWork, reservation: DueReservation) -> bool:
+        await uow.stock_levels.lock([reservation.key])
+        claimed = await uow.reservations.claim_expired(reservation.id)
+        if claimed is None:  # consumed meanwhile, or another replica is releasing it
+            return False
+        level = await uow.stock_levels.change(reservation.key, reserved=-claimed.remaining)
+        if level is None:
+            raise RuntimeError(f"releasing expired reservation {reservation.id} was refused")
+        await uow.transactions.append(
+            NewTransaction(
+                type=TransactionType.RELEASE,
+                product_id=reservation.key.product_id,
+                quantity=claimed.remaining,
+                performed_by=claimed.performed_by,
+                request_id=f"expire:{reservation.id}",
+                from_warehouse_id=reservation.key.warehouse_id,
+                reservation_id=reservation.id,
+                reason=EXPIRY_REASON,
+                caller=SERVICE_CALLER,
+            )
+        )
+        return True
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="reservation-expiry")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                count = await self.expire_due()
+            except DomainError as exc:  # the database is down or busy: try again next time
+                log.warning("reservation expiry skipped: %s", exc.message)
+                continue
+            if count:
+                log.info("released %d expired reservation(s)", count)
