@@ -38,6 +38,9 @@ def _listers(client: InventoryClient) -> dict[str, Callable[[str], Any]]:
         "ListTransactions": lambda t: client.transactions.ListTransactions(
             transaction_pb2.ListTransactionsRequest(page_token=t)
         ),
+        "ListReservations": lambda t: client.stock.ListReservations(
+            stock_pb2.ListReservationsRequest(page_token=t)
+        ),
     }
 
 
