@@ -87,7 +87,7 @@ def parse_jwks(text: str) -> KeySet:
             raise ValueError(f"keys[{index}] ({raw['kid']}): algorithm {raw['alg']!r} is not allowed")
         try:
             keys[raw["kid"]] = Key(jwt.PyJWK(raw), raw.get("alg"))
-        except (PyJWKError, PyJWKSetError) as exc:
+        except (PyJWKError, PyJWKSetError, PyJWTError) as exc:
             raise ValueError(f"keys[{index}] ({raw['kid']}): unusable key ({exc})") from None
     return KeySet(keys)
 
