@@ -10,9 +10,14 @@ the server wrote.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -32,7 +37,8 @@ from inventory_client.v1 import (
     warehouse_pb2,
     warehouse_pb2_grpc,
 )
-from tests.e2e.conftest import ServerProcess, free_port, start_server
+from tests.e2e.auth_helpers import AUDIENCE, ISSUER, Issuer, bearer, one_method_policy, write_file
+from tests.e2e.conftest import ServerProcess, free_port, start_server, wait_until_serving
 
 PASSWORD = "dsn-secret-9f3b"  # trust auth ignores it; it must never show in a log line
 USER_PASSWORD = "user-secret-71c2"
@@ -60,11 +66,12 @@ def observed(tmp_path_factory: pytest.TempPathFactory, module_migrated_dsn: str)
         "INVENTORY_LOG_FORMAT": "json",
         "INVENTORY_HEALTH_CHECK_INTERVAL": "0.5",
         "INVENTORY_GRACE_PERIOD": "5",
+        "INVENTORY_WATCH_HEARTBEAT_INTERVAL": "0.2",
     }
     server = start_server(tmp_path, env)
     try:
         calls = make_calls(server)
-        calls["scrape"] = scrape(metrics_port)
+        calls["scrape"] = scrape_when_handled(metrics_port)
         calls["stats"] = get_stats(server)
     finally:
         code = server.stop()
@@ -129,15 +136,24 @@ def make_calls(server: ServerProcess) -> dict[str, Any]:
         )
         first = stock.ReceiveStock(receive)
         again = stock.ReceiveStock(receive)  # the same request_id: answered from the stored result
+        # A server stream: two heartbeats read, then the client goes away.
+        watch = stock.WatchStockChanges(stock_pb2.WatchStockChangesRequest(), timeout=30)
+        stream = iter(watch)
+        heartbeats = [next(stream), next(stream)]
+        watch.cancel()  # type: ignore[no-untyped-call]
     return {
         "codes": codes,
         "imported": imported,
         "receive_request_id": receive.request_id,
         "replayed": first == again,
+        "heartbeats": len(heartbeats),
     }
 
 
-def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(port: int) -> Samples:
     """Every sample of the endpoint: (name, sorted labels) -> value."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
         assert reply.status == 200
@@ -147,6 +163,22 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
+
+
+def scrape_when_handled(port: int) -> Samples:
+    """A scrape once the cancelled stream has ended on the server too (it learns of it a little later)."""
+    ended = (
+        "grpc_server_handled_total",
+        labels(STOCK, "WatchStockChanges", "server_stream", grpc_code="CANCELLED"),
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        samples = scrape(port)
+        if ended in samples:
+            return samples
+        watch = {key: value for key, value in samples.items() if "WatchStockChanges" in str(key)}
+        assert time.monotonic() < deadline, f"the cancelled stream was never counted as handled: {watch}"
+        time.sleep(0.1)
 
 
 def get_stats(server: ServerProcess) -> stats_pb2.GetStatsResponse:
@@ -193,6 +225,13 @@ def test_grpc_series_count_every_call_with_its_labels(observed: dict[str, Any]) 
     )
     receive = labels(STOCK, "ReceiveStock", grpc_code="OK")
     assert s[("grpc_server_handled_total", receive)] == 2
+    # A server stream: one message in, each heartbeat written out, ended by the client.
+    watch = labels(STOCK, "WatchStockChanges", "server_stream")
+    assert s[("grpc_server_started_total", watch)] == 1
+    assert s[("grpc_server_msg_received_total", watch)] == 1
+    assert s[("grpc_server_msg_sent_total", watch)] >= observed["heartbeats"] == 2
+    handled = labels(STOCK, "WatchStockChanges", "server_stream", grpc_code="CANCELLED")
+    assert s[("grpc_server_handled_total", handled)] == 1
     # Buckets are cumulative and end at the count.
     buckets = sorted(
         (float(dict(key[1])["le"]), value)
@@ -241,6 +280,7 @@ def test_every_line_is_json_with_one_access_line_per_call_and_no_secret(observed
         ("CreateProduct", "OK"),
         ("ReceiveStock", "OK"),
         ("ReceiveStock", "OK"),
+        ("WatchStockChanges", "CANCELLED"),
         ("GetStats", "OK"),
     ]
     for line in access:
@@ -254,5 +294,116 @@ def test_every_line_is_json_with_one_access_line_per_call_and_no_secret(observed
     assert [line["trace_id"] for line in access[:3]] == [TRACE_ID] * 3
     assert all(line["trace_id"] == "" for line in access[3:])
     assert access[0]["request_id"].startswith("wh-0-")
-    assert access[-2]["request_id"] == access[-3]["request_id"] == observed["receive_request_id"]
+    assert access[-3]["request_id"] == access[-4]["request_id"] == observed["receive_request_id"]
     assert access[3]["request_id"] == ""
+
+
+def test_access_lines_and_counts_name_the_principal_and_the_auth_codes(
+    tmp_path: Path, database_factory: Callable[..., str], migrated_template: str
+) -> None:
+    """Authenticated calls: the principal in the access line, denials counted and logged, no token shown."""
+    issuer = Issuer(tmp_path / "jwks.json")
+    issuer.new_key("k1")
+    issuer.publish("k1")
+    policy = tmp_path / "policy.yaml"
+    write_file(policy, one_method_policy({f"{WAREHOUSE}/ListWarehouses": "svc-reader"}))
+    metrics_port = free_port()
+    server = start_server(
+        tmp_path,
+        {
+            "DATABASE_URL": database_factory(template=migrated_template),
+            "INVENTORY_AUTH_POLICY_FILE": str(policy),
+            "INVENTORY_JWT_JWKS_FILE": str(issuer.jwks_file),
+            "INVENTORY_JWT_ISSUER": ISSUER,
+            "INVENTORY_JWT_AUDIENCE": AUDIENCE,
+            "INVENTORY_METRICS_PORT": str(metrics_port),
+            "INVENTORY_LOG_FORMAT": "json",
+            "INVENTORY_HEALTH_CHECK_INTERVAL": "0.5",
+            "INVENTORY_GRACE_PERIOD": "2",
+        },
+    )
+    reader, stranger = issuer.token("svc-reader"), issuer.token("svc-stranger")
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            stub = warehouse_pb2_grpc.WarehouseServiceStub(channel)
+            stub.ListWarehouses(warehouse_pb2.ListWarehousesRequest(), metadata=bearer(reader))
+            for metadata in (bearer(stranger), ()):
+                with pytest.raises(grpc.RpcError):
+                    stub.ListWarehouses(warehouse_pb2.ListWarehousesRequest(), metadata=metadata)
+        samples = scrape(metrics_port)
+    finally:
+        code = server.stop()
+    log = server.log()
+    assert code == 0, log
+    assert reader not in log
+    assert stranger not in log
+    access = [
+        (line["principal"], line["code"])
+        for line in map(json.loads, log.splitlines())
+        if line["logger"] == "inventory_server.access"
+    ]
+    assert access == [("svc-reader", "OK"), ("svc-stranger", "PERMISSION_DENIED"), ("", "UNAUTHENTICATED")]
+    for code_name in ("OK", "PERMISSION_DENIED", "UNAUTHENTICATED"):
+        key = labels(WAREHOUSE, "ListWarehouses", grpc_code=code_name)
+        assert samples[("grpc_server_handled_total", key)] == 1, code_name
+    assert samples[("grpc_server_started_total", labels(WAREHOUSE, "ListWarehouses"))] == 3
+
+
+def test_otel_variables_alone_turn_tracing_on_in_the_server_process(
+    tmp_path: Path, database_factory: Callable[..., str], migrated_template: str
+) -> None:
+    """OTEL_TRACES_EXPORTER=console: the spans of a call, on stdout, in the caller's trace."""
+    port = free_port()
+    stdout, stderr = tmp_path / "spans.out", tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_factory(template=migrated_template),
+        "INVENTORY_HOST": "127.0.0.1",
+        "INVENTORY_PORT": str(port),
+        "INVENTORY_LOG_FORMAT": "json",
+        "INVENTORY_GRACE_PERIOD": "2",
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_SERVICE_NAME": "inventory-under-test",
+    }
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "inventory_server.cli", "serve"], env=env, stdout=out, stderr=err
+        )
+    server = ServerProcess(process, port, stderr)
+    try:
+        wait_until_serving(server.target, process, stderr)
+        with grpc.insecure_channel(server.target) as channel:
+            warehouse_pb2_grpc.WarehouseServiceStub(channel).CreateWarehouse(
+                warehouse_pb2.CreateWarehouseRequest(
+                    warehouse=warehouse_pb2.Warehouse(code=f"WH-{uuid.uuid4().hex[:8]}", name="Depot")
+                ),
+                metadata=(("traceparent", TRACEPARENT),),
+            )
+    finally:
+        code = server.stop()
+    assert code == 0, server.log()
+    spans = console_spans(stdout.read_text())
+    (call,) = [s for s in spans if s["name"] == f"{WAREHOUSE}/CreateWarehouse"]
+    assert call["kind"] == "SpanKind.SERVER"
+    assert call["context"]["trace_id"] == f"0x{TRACE_ID}"
+    assert call["parent_id"] == "0x00f067aa0ba902b7"
+    assert call["resource"]["attributes"]["service.name"] == "inventory-under-test"
+    children = [s for s in spans if s["parent_id"] == call["context"]["span_id"]]
+    assert "INSERT warehouses" in [s["name"] for s in children]
+    assert {s["context"]["trace_id"] for s in children} == {f"0x{TRACE_ID}"}
+    assert all(s["kind"] == "SpanKind.CLIENT" for s in children)
+
+
+def console_spans(text: str) -> list[dict[str, Any]]:
+    """The console exporter's output: JSON objects one after another (each over several lines)."""
+    decoder, spans, at = json.JSONDecoder(), [], 0
+    while (at := _skip_space(text, at)) < len(text):
+        span, at = decoder.raw_decode(text, at)
+        spans.append(span)
+    return spans
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at

@@ -4,8 +4,8 @@ It is the outermost interceptor, so it sees every call the way the caller
 does, including those the inner interceptors refuse (bad requests,
 authentication): its status code is the one the caller gets. It observes the
 unary, client-streaming and server-streaming methods of every service (health
-checks included, logged at DEBUG); bidirectional streams (reflection) pass
-through unobserved.
+checks included, logged at DEBUG and not traced); bidirectional streams
+(reflection) pass through unobserved.
 
 Per call, with everything on, it adds: a few counter bumps on label children
 bound once per method (``observability.metrics.MethodMetrics``), a span
@@ -50,6 +50,7 @@ SERVER_ERRORS = frozenset(
     {"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"}
 )
 MAX_ID_LENGTH = 128  # of a request_id shown in the access line
+HEALTH_PREFIX = "/grpc.health.v1."
 
 
 class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
@@ -92,7 +93,8 @@ class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
 
     def _observe(self, method: str, grpc_type: str, behaviour: Behaviour, metadata: Metadata) -> Behaviour:
         figures = None if self.metrics is None else self.metrics.method(method, grpc_type)
-        tracer = self.tracer
+        # Probes every few seconds would bury the traces that matter: health is counted, not traced.
+        tracer = None if method.startswith(HEALTH_PREFIX) else self.tracer
 
         async def observed(request: Any, ctx: aio.ServicerContext[Any, Any]) -> Any:
             started = time.perf_counter()
@@ -195,7 +197,7 @@ def _log_access(
     ctx: aio.ServicerContext[Any, Any],
     trace_id: str,
 ) -> None:
-    level = logging.DEBUG if method.startswith("/grpc.health.v1.") else logging.INFO
+    level = logging.DEBUG if method.startswith(HEALTH_PREFIX) else logging.INFO
     if not access_log.isEnabledFor(level):
         return
     duration_ms = round(elapsed * 1000, 3)
