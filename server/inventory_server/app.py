@@ -51,9 +51,12 @@ from inventory_server.config import Settings, is_loopback
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, HealthObserver
 from inventory_server.db.notifications import WakeUpListener
+from inventory_server.db.schema import SchemaExpectation
 from inventory_server.db.tracing import traced_cursor_class
 from inventory_server.db.uow import TransactionRunner
 from inventory_server.listen import bind, ensure_free
+from inventory_server.migrate import DEFAULT_MIGRATIONS_DIR
+from inventory_server.migrate.files import discover
 from inventory_server.observability.metrics import (
     GrpcMetrics,
     MetricsEndpoint,
@@ -215,6 +218,7 @@ class Application:
             failure_threshold=s.health_failure_threshold,
             on_recover=self.database.recover,
             connect_kwargs={"application_name": f"{s.application_name}-health"},
+            schema=schema_expectation(s),
         )
         self._add_servicers()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -394,6 +398,12 @@ def log_exposure(s: Settings, host: str) -> None:
             "listening on loopback only: %s is not configured",
             "TLS" if s.tls_cert_file is None else "a policy",
         )
+
+
+def schema_expectation(settings: Settings) -> SchemaExpectation:
+    """The migration versions of this build (its migration files): health is NOT_SERVING until applied."""
+    directory = settings.migrations_dir or DEFAULT_MIGRATIONS_DIR
+    return SchemaExpectation(frozenset(f.version for f in discover(directory)))
 
 
 def page_tokens(settings: Settings) -> PageTokens:

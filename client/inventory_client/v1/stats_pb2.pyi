@@ -115,6 +115,7 @@ class HealthStats(_message.Message):
     LATENCY_MS_FIELD_NUMBER: _builtins.int
     CONSECUTIVE_FAILURES_FIELD_NUMBER: _builtins.int
     CHECKS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     status: _builtins.str
     """"SERVING" or "NOT_SERVING"."""
     latency_ms: _builtins.float
@@ -123,6 +124,11 @@ class HealthStats(_message.Message):
     """Failed checks in a row."""
     checks: _builtins.int
     """Checks since start."""
+    reason: _builtins.str
+    """Why the status is NOT_SERVING, empty while SERVING: the database does not answer, or its
+    schema is not at the version this build's migrations define (pending, missing, failed or
+    newer migrations, named).
+    """
     @_builtins.property
     def last_check_time(self) -> _timestamp_pb2.Timestamp:
         """When the last check finished."""
@@ -135,10 +141,11 @@ class HealthStats(_message.Message):
         latency_ms: _builtins.float = ...,
         consecutive_failures: _builtins.int = ...,
         checks: _builtins.int = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_check_time", b"last_check_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checks", b"checks", "consecutive_failures", b"consecutive_failures", "last_check_time", b"last_check_time", "latency_ms", b"latency_ms", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checks", b"checks", "consecutive_failures", b"consecutive_failures", "last_check_time", b"last_check_time", "latency_ms", b"latency_ms", "reason", b"reason", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

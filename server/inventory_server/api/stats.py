@@ -42,6 +42,7 @@ def to_proto(s: StatsSnapshot) -> pb.GetStatsResponse:
             latency_ms=s.health.latency_ms,
             consecutive_failures=s.health.consecutive_failures,
             checks=s.health.checks,
+            reason=s.health.reason,
         ),
         methods=[
             pb.MethodStats(

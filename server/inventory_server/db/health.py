@@ -4,7 +4,12 @@ It keeps one dedicated connection (so pool pressure never looks like an
 outage), runs ``SELECT 1`` every ``interval`` seconds, and after
 ``failure_threshold`` failures in a row reports the database down
 (``on_change(False)``); the first success asks the pool to reconnect
-(``on_recover``) and then reports it up again. What "down" means to the
+(``on_recover``) and then reports it up again. Given a ``schema`` expectation,
+a database that answers but whose migration history is not this build's
+(``db.schema``) is reported down at once, with the reason in
+``figures.reason`` and the log, and up again by the first check after it was
+migrated: a server on an unmigrated database would answer INTERNAL to every
+call. What "down" means to the
 outside (gRPC health NOT_SERVING) is the composition root's business: this
 module knows no transport.
 """
@@ -23,6 +28,7 @@ from typing import Any
 import psycopg
 
 from inventory_server.db.background import BackgroundTask
+from inventory_server.db.schema import SchemaExpectation, read_schema_problem
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,8 @@ class HealthFigures:
     consecutive_failures: int = 0
     latency_ms: float = 0.0
     last_check_time: datetime | None = None
+    # Why not serving ("" while serving): the database does not answer, or its schema is wrong.
+    reason: str = "database not checked yet"
 
 
 class HealthMonitor:
@@ -54,6 +62,7 @@ class HealthMonitor:
         failure_threshold: int = 3,
         on_recover: Callable[[], Awaitable[None]] | None = None,
         connect_kwargs: dict[str, Any] | None = None,
+        schema: SchemaExpectation | None = None,
     ) -> None:
         self.dsn = dsn
         self.on_change = on_change
@@ -62,6 +71,7 @@ class HealthMonitor:
         self.timeout = timeout
         self.failure_threshold = failure_threshold
         self.connect_kwargs = dict(connect_kwargs or {})
+        self.schema = schema
         self.figures = HealthFigures()
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._task = BackgroundTask("database-health-monitor")
@@ -104,25 +114,36 @@ class HealthMonitor:
         """One check; updates the figures and the serving flag. Never raises for database trouble."""
         started = time.perf_counter()
         ok = False
+        schema_problem: str | None = None
         try:
             async with asyncio.timeout(self.timeout):
                 conn = await self._connection()
                 await conn.execute("SELECT 1")
+                latency_ms = (time.perf_counter() - started) * 1000
+                if self.schema is not None:
+                    schema_problem = await read_schema_problem(conn, self.schema)
             ok = True
-        except (psycopg.Error, TimeoutError, OSError):
+        except (psycopg.Error, TimeoutError, OSError) as error:
             await self._discard()
+            failure = f"database check failed: {type(error).__name__}"
         figures = self.figures
         figures.checks += 1
         figures.last_check_time = datetime.now(UTC)
+        previous_reason = figures.reason
         if ok:
-            figures.latency_ms = (time.perf_counter() - started) * 1000
+            figures.latency_ms = latency_ms
             figures.consecutive_failures = 0
-            figures.serving = True
+            # A wrong schema is not an outage to ride out: it does not heal by waiting.
+            figures.serving = schema_problem is None
+            figures.reason = schema_problem or ""
         else:
             figures.consecutive_failures += 1
             if figures.consecutive_failures >= self.failure_threshold or figures.checks == 1:
                 figures.serving = False
-        return ok
+                figures.reason = failure
+        if figures.reason and figures.reason != previous_reason:
+            log.warning("database not ready: %s", figures.reason)
+        return ok and schema_problem is None
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
