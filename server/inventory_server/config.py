@@ -55,6 +55,9 @@ class Settings:
     statement_timeout_ms: int = (
         30_000  # upper bound for any statement; the caller's deadline may cut it shorter
     )
+    # a transaction left idle this long is ended by PostgreSQL (its connection is closed and the
+    # pool replaces it): nothing may hold a connection while waiting on a client; 0 = never
+    idle_in_transaction_timeout_ms: int = 10_000
     application_name: str = "inventory-server"
     # PgBouncer transaction mode: no server-side prepared statements, no session settings
     pgbouncer: bool = False
@@ -115,8 +118,15 @@ class Settings:
         """Keyword arguments for every pooled connection."""
         kwargs: dict[str, object] = {"application_name": self.application_name, "autocommit": False}
         kwargs["prepare_threshold"] = None if self.pgbouncer else self.prepare_threshold
+        options = []
         if not self.pgbouncer and self.statement_timeout_ms > 0:
-            kwargs["options"] = f"-c statement_timeout={int(self.statement_timeout_ms)}"
+            options.append(f"-c statement_timeout={int(self.statement_timeout_ms)}")
+        if not self.pgbouncer and self.idle_in_transaction_timeout_ms > 0:
+            options.append(
+                f"-c idle_in_transaction_session_timeout={int(self.idle_in_transaction_timeout_ms)}"
+            )
+        if options:
+            kwargs["options"] = " ".join(options)
         return kwargs
 
 
@@ -161,6 +171,7 @@ ENVIRONMENT: Mapping[str, str] = {
     "pool_reconnect_timeout": "INVENTORY_POOL_RECONNECT_TIMEOUT",
     "pool_check_on_checkout": "INVENTORY_POOL_CHECK_ON_CHECKOUT",
     "statement_timeout_ms": "INVENTORY_STATEMENT_TIMEOUT_MS",
+    "idle_in_transaction_timeout_ms": "INVENTORY_IDLE_IN_TRANSACTION_TIMEOUT_MS",
     "application_name": "INVENTORY_APPLICATION_NAME",
     "pgbouncer": "INVENTORY_PGBOUNCER",
     "prepare_threshold": "INVENTORY_PREPARE_THRESHOLD",
@@ -409,6 +420,8 @@ def validate(s: Settings) -> None:
             problems.append(f"INVENTORY_PAGE_TOKEN_KEYS {exc}")  # never the keys themselves
     if not 1024 <= s.max_receive_message_bytes <= 2**31 - 1:
         problems.append("INVENTORY_MAX_RECEIVE_MESSAGE_BYTES must be 1024-2147483647")
+    if s.idle_in_transaction_timeout_ms < 0:
+        problems.append("INVENTORY_IDLE_IN_TRANSACTION_TIMEOUT_MS must be >= 0 (0 = off)")
     if s.max_concurrent_streams < 1:
         problems.append("INVENTORY_MAX_CONCURRENT_STREAMS must be >= 1")
     if problems:

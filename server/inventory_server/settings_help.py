@@ -39,6 +39,8 @@ MEANINGS: Mapping[str, str] = {
     "pool_check_on_checkout": "check every connection with a round trip when it is taken from the pool",
     "statement_timeout_ms": "upper bound of any statement in milliseconds (the caller's deadline may cut "
     "it shorter); 0 = none",
+    "idle_in_transaction_timeout_ms": "milliseconds after which PostgreSQL ends a transaction left idle "
+    "(idle_in_transaction_session_timeout of the service connections); 0 = never",
     "application_name": "application_name the connections report to PostgreSQL",
     "pgbouncer": "PgBouncer transaction mode: no server-side prepared statements, no session settings",
     "prepare_threshold": "executions after which psycopg prepares a statement server-side",
