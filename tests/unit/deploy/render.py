@@ -1,7 +1,7 @@
 """What `kustomize build` makes of deploy/, for the parts of kustomize deploy/ uses.
 
 No kustomize binary is needed on the machine: resources are read as YAML, the
-configMapGenerator's env files become ConfigMaps (named without the content hash,
+configMapGenerator's env files and files become ConfigMaps (named without the content hash,
 which kustomize appends and writes into every reference), and components'
 strategic merge patches are applied with the merge keys of the fields they
 touch. Anything else in a kustomization fails loudly rather than being ignored,
@@ -74,10 +74,14 @@ def kustomization(folder: Path) -> Doc:
 def generated_config_maps(folder: Path) -> list[Doc]:
     maps = []
     for generator in kustomization(folder).get("configMapGenerator", []):
-        assert set(generator) <= {"name", "envs", "options"}, generator
+        assert set(generator) <= {"name", "envs", "files", "options"}, generator
+        assert set(generator.get("options", {})) <= {"labels", "disableNameSuffixHash"}, generator
         data: dict[str, str] = {}
-        for name in generator["envs"]:
+        for name in generator.get("envs", []):
             data.update(read_env_file(folder / name))
+        for entry in generator.get("files", []):  # "key=path" or "path" (key = the file's name)
+            key, _, path = entry.rpartition("=")
+            data[key or Path(path).name] = (folder / path).read_text()
         metadata: Doc = {"name": generator["name"]}
         labels = generator.get("options", {}).get("labels")
         if labels:

@@ -17,7 +17,7 @@ import pytest
 
 from inventory_client.client import SERVICES
 from inventory_server.app import LIVENESS_SERVICE
-from inventory_server.config import ENVIRONMENT, Settings
+from inventory_server.config import ENVIRONMENT, Settings, load
 from inventory_server.migrate import errors as migrate_errors
 from inventory_server.migrate.cli import build_parser as migrate_parser
 
@@ -125,7 +125,7 @@ def test_configuration_is_generated_so_that_a_change_rolls_the_pods() -> None:
     # gets a content hash in its name, kustomize writes that name into the Deployment's
     # configMapRef, and the changed pod template starts a rollout.
     kustomization = documents(DEPLOY / "kustomization.yaml")[0]
-    (generator,) = kustomization["configMapGenerator"]
+    (generator,) = [g for g in kustomization["configMapGenerator"] if "envs" in g]
     assert generator["envs"] == ["config.env"]
     assert "disableNameSuffixHash" not in generator.get("options", {})
     assert "disableNameSuffixHash" not in kustomization.get("generatorOptions", {})
@@ -152,10 +152,16 @@ def test_secret_template_holds_only_a_placeholder() -> None:
 # --- probes ---------------------------------------------------------------------------------
 
 
-def test_readiness_probe_is_grpc_health_for_the_whole_server_on_the_container_port() -> None:
+def health_port() -> int:
+    return named_port("health")
+
+
+def test_readiness_probe_is_grpc_health_for_the_whole_server_on_the_health_port() -> None:
+    # The kubelet's grpc probe cannot do TLS: readiness asks the plaintext health-only port.
     probe = server_container()["readinessProbe"]
     assert set(probe) & {"grpc", "tcpSocket", "httpGet", "exec"} == {"grpc"}
-    assert probe["grpc"]["port"] == container_port()
+    assert probe["grpc"]["port"] == health_port() == int(config_data()["INVENTORY_HEALTH_PORT"])
+    assert health_port() != container_port()
     # "" is the server-wide status, which follows database health and turns NOT_SERVING on SIGTERM.
     assert probe["grpc"]["service"] == ""
 
@@ -166,7 +172,7 @@ def test_startup_and_liveness_never_depend_on_database_health(name: str) -> None
     # restart every replica during a database outage.
     probe = server_container()[name]
     if "grpc" in probe:
-        assert probe["grpc"]["port"] == container_port()
+        assert probe["grpc"]["port"] == health_port()
         assert probe["grpc"].get("service", "") not in ("", *SERVICES)
     else:
         assert set(probe) & {"tcpSocket", "httpGet", "exec"} == {"tcpSocket"}
@@ -175,7 +181,7 @@ def test_startup_and_liveness_never_depend_on_database_health(name: str) -> None
 
 def test_liveness_asks_the_health_name_the_server_keeps_serving_through_outages() -> None:
     assert server_container()["livenessProbe"]["grpc"] == {
-        "port": container_port(),
+        "port": health_port(),
         "service": LIVENESS_SERVICE,
     }
 
@@ -412,32 +418,72 @@ def test_disruption_budget_keeps_all_but_one_replica() -> None:
     assert spec["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
 
 
-# --- TLS component ----------------------------------------------------------------------------
+# --- TLS, policy, tokens, network ---------------------------------------------------------------
 
 
-def test_tls_component_points_the_settings_at_the_mounted_secret() -> None:
-    spec = component_patch("tls")["spec"]["template"]["spec"]
-    (container,) = spec["containers"]
-    env = {e["name"]: e["value"] for e in container["env"]}
-    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "tls"]
-    (volume,) = [v for v in spec["volumes"] if v["name"] == "tls"]
-    keys = {"INVENTORY_TLS_CERT_FILE": "tls.crt", "INVENTORY_TLS_KEY_FILE": "tls.key"}
-    keys["INVENTORY_TLS_CLIENT_CA_FILE"] = "ca.crt"
-    for name, key in keys.items():
-        assert env[name] == f"{mount['mountPath']}/{key}"
+def _mounted(volume_name: str) -> tuple[Doc, Doc]:
+    spec = deployment()["spec"]["template"]["spec"]
+    (mount,) = [m for m in server_container()["volumeMounts"] if m["name"] == volume_name]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == volume_name]
     assert mount["readOnly"] is True
+    assert "subPath" not in mount  # a subPath mount never sees the kubelet's updates: no reload
+    return mount, volume
+
+
+def test_mutual_tls_by_default_from_the_mounted_secret() -> None:
+    mount, volume = _mounted("tls")
+    keys = {
+        "INVENTORY_TLS_CERT_FILE": "tls.crt",
+        "INVENTORY_TLS_KEY_FILE": "tls.key",
+        "INVENTORY_TLS_CLIENT_CA_FILE": "ca.crt",
+    }
+    for name, key in keys.items():
+        assert config_data()[name] == f"{mount['mountPath']}/{key}"
     assert volume["secret"]["secretName"] == "inventory-server-tls"
     assert volume["secret"]["defaultMode"] == 0o440
 
 
-def test_tls_component_probes_readiness_on_the_plaintext_health_port() -> None:
-    # The kubelet's grpc probe cannot do TLS: readiness moves to the health-only port.
-    (container,) = component_patch("tls")["spec"]["template"]["spec"]["containers"]
-    health_port = int({e["name"]: e["value"] for e in container["env"]}["INVENTORY_HEALTH_PORT"])
-    assert {"name": "health", "containerPort": health_port, "protocol": "TCP"} in container["ports"]
-    assert container["readinessProbe"]["grpc"] == {"port": health_port, "service": ""}
-    assert container["livenessProbe"]["grpc"] == {"port": health_port, "service": LIVENESS_SERVICE}
-    assert health_port != container_port()
+def test_the_policy_and_the_token_keys_are_mounted_from_generated_configmaps() -> None:
+    for volume_name, setting, config_map, key in (
+        ("auth-policy", "INVENTORY_AUTH_POLICY_FILE", "inventory-auth-policy", "policy.yaml"),
+        ("jwks", "INVENTORY_JWT_JWKS_FILE", "inventory-jwks", "jwks.json"),
+    ):
+        mount, volume = _mounted(volume_name)
+        assert config_data()[setting] == f"{mount['mountPath']}/{key}"
+        assert volume["configMap"]["name"] == config_map
+        assert key in one("ConfigMap", config_map)["data"]
+    assert config_data()["INVENTORY_JWT_ISSUER"]
+    assert config_data()["INVENTORY_JWT_AUDIENCE"]
+
+
+def test_the_mounted_policy_and_jwks_load_as_the_server_would_load_them() -> None:
+    from inventory_server.app import permission_names
+    from inventory_server.auth.policy import parse_policy
+    from inventory_server.auth.tokens import parse_jwks
+
+    parse_policy(one("ConfigMap", "inventory-auth-policy")["data"]["policy.yaml"], permission_names())
+    parse_jwks(one("ConfigMap", "inventory-jwks")["data"]["jwks.json"])
+
+
+def test_the_deployed_settings_are_secure_by_default() -> None:
+    settings = load(None, environ=config_data())
+    assert settings.secured
+    assert not settings.allow_insecure_listen
+    assert settings.listen_host() == "[::]"
+
+
+def test_network_policy_admits_labelled_clients_on_grpc_and_anyone_on_the_health_port_only() -> None:
+    policy = one("NetworkPolicy", "inventory-server")
+    assert selects(
+        policy["spec"]["podSelector"]["matchLabels"], deployment()["spec"]["template"]["metadata"]["labels"]
+    )
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    rules = {rule["ports"][0]["port"]: rule for rule in policy["spec"]["ingress"]}
+    assert set(rules) == {container_port(), health_port(), named_port("metrics")}
+    (grpc_source,) = rules[container_port()]["from"]
+    assert grpc_source["podSelector"]["matchLabels"] == {"inventory.shop.example/client": "true"}
+    assert "from" not in rules[health_port()]  # the kubelet: any source, health only
+    assert rules[named_port("metrics")]["from"]
 
 
 # --- metrics ----------------------------------------------------------------------------------
