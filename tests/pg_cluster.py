@@ -11,8 +11,8 @@ or ``pg_config --bindir``) and else the ones the ``pgserver`` package ships.
 PostgreSQL refuses to run as root, so as root the cluster runs as the
 ``postgres`` OS user (created if missing) through ``runuser``.
 
-Import it as ``pg_cluster`` (pytest puts ``tests/`` on ``sys.path`` through the
-root conftest); mypy sees it as ``tests.pg_cluster``.
+Import it as ``tests.pg_cluster`` (``tests/`` is a package; pytest puts the
+repository root on ``sys.path``).
 
     with throwaway_cluster() as cluster:
         dsn = cluster.dsn("postgres")

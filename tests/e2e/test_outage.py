@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 import pytest
@@ -31,13 +31,9 @@ from inventory_client.v1 import product_pb2 as pb
 from inventory_client.v1 import stats_pb2
 from inventory_server.app import LIVENESS_SERVICE
 from inventory_server.migrate import migrate_database
+from tests.pg_cluster import PgCluster, throwaway_cluster
 
 from .conftest import ServerProcess, free_port, start_server
-
-if TYPE_CHECKING:  # mypy sees tests/ as a namespace package; pytest puts tests/ itself on sys.path
-    from tests.pg_cluster import PgCluster, throwaway_cluster
-else:
-    from pg_cluster import PgCluster, throwaway_cluster
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:  # mypy sees tests/ as a namespace package; pytest puts tests/ itself on sys.path
-    from tests.pg_cluster import PgCluster, throwaway_cluster
-else:
-    from pg_cluster import PgCluster, throwaway_cluster
+from tests.pg_cluster import PgCluster, throwaway_cluster
 
 
 @pytest.fixture
