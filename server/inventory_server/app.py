@@ -1,4 +1,4 @@
-"""Wiring: settings -> pool -> runner -> services -> servicers -> grpc.aio server.
+"""Wiring: settings -> pool -> transaction manager -> services -> servicers -> grpc.aio server.
 
 Nothing here runs at import time; ``Application.start`` does the work.
 """
@@ -53,7 +53,7 @@ from inventory_server.db.health import HealthMonitor, HealthObserver
 from inventory_server.db.notifications import WakeUpListener
 from inventory_server.db.schema import SchemaExpectation
 from inventory_server.db.tracing import traced_cursor_class
-from inventory_server.db.uow import TransactionRunner
+from inventory_server.db.transaction_manager import TransactionManager
 from inventory_server.listen import bind, ensure_free
 from inventory_server.migrate import DEFAULT_MIGRATIONS_DIR
 from inventory_server.migrate.files import discover
@@ -66,6 +66,7 @@ from inventory_server.observability.metrics import (
     new_registry,
 )
 from inventory_server.repositories.instrumentation import query_stats
+from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
 from inventory_server.services.maintenance import IdempotencyPurger
 from inventory_server.services.products import ProductService
 from inventory_server.services.reservations import ReservationService
@@ -175,8 +176,11 @@ class Application:
         self.database = Database(
             self.dsn, s, cursor_factory=None if tracer is None else traced_cursor_class(tracer)
         )
-        self.runner = TransactionRunner(self.database, max_attempts=s.max_transaction_attempts)
-        self.users = UserService(self.runner)
+        # The services' Transactor: transactions over the pool, each handing its work a unit of work.
+        self.transactor = TransactionManager(
+            self.database, PostgresUnitOfWork, max_attempts=s.max_transaction_attempts
+        )
+        self.users = UserService(self.transactor)
         # Reads the policy and JWKS files now: a bad one fails before anything connects.
         self.authorizer = build_authorizer(
             s, permission_names(), UserRoles(self.users, ttl=s.auth_user_cache_seconds)
@@ -186,7 +190,7 @@ class Application:
         self.product_cache, self.cache_listener = build_product_cache(s, self.dsn)
         self.watch_listener, listen = self._watch_listener()
         self.stock_watch = StockWatchService(
-            self.runner,
+            self.transactor,
             self.watch_listener,
             WatchSettings(
                 heartbeat_interval=s.watch_heartbeat_interval,
@@ -246,13 +250,15 @@ class Application:
         if self.metrics_registry is not None:
             self._serve_metrics(self.metrics_registry)
         self.purger = IdempotencyPurger(
-            self.runner,
+            self.transactor,
             retention=timedelta(hours=s.idempotency_retention_hours),
             interval=s.maintenance_interval,
         )
         self.purger.start()
         self.position_purger = StockChangePurger(
-            self.runner, retention=timedelta(hours=s.watch_retention_hours), interval=s.maintenance_interval
+            self.transactor,
+            retention=timedelta(hours=s.watch_retention_hours),
+            interval=s.maintenance_interval,
         )
         self.position_purger.start()
         self.reservations.start()
@@ -263,32 +269,34 @@ class Application:
 
     def _add_servicers(self) -> None:
         tokens = page_tokens(self.settings)
-        products = ProductService(self.runner, self.product_cache)
+        products = ProductService(self.transactor, self.product_cache)
         product_pb2_grpc.add_ProductServiceServicer_to_server(
             ProductServicer(products, page_tokens=tokens), self.server
         )
-        warehouses = WarehouseService(self.runner)
+        warehouses = WarehouseService(self.transactor)
         warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(
             WarehouseServicer(warehouses, page_tokens=tokens), self.server
         )
         user_pb2_grpc.add_UserServiceServicer_to_server(
             UserServicer(self.users, page_tokens=tokens), self.server
         )
-        stock = StockService(self.runner)
-        self.reservations = ReservationService(self.runner, interval=self.settings.reservation_sweep_interval)
+        stock = StockService(self.transactor)
+        self.reservations = ReservationService(
+            self.transactor, interval=self.settings.reservation_sweep_interval
+        )
         stock_pb2_grpc.add_StockServiceServicer_to_server(
             StockServicer(stock, self.stock_watch, self.reservations, page_tokens=tokens), self.server
         )
         transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
-            TransactionServicer(TransactionService(self.runner), page_tokens=tokens), self.server
+            TransactionServicer(TransactionService(self.transactor), page_tokens=tokens), self.server
         )
         stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(self._stats_service()), self.server)
 
     def _stats_service(self) -> StatsService:
-        """Stats over the live parts: the pool owner, the monitor, the recorders, the cache, the runner."""
+        """Stats over the live parts: pool owner, monitor, recorders, cache, transaction manager."""
         monitor = self.monitor
         reader = self.database_reader = DatabaseReader(
-            self.runner,
+            self.transactor,
             is_serving=lambda: monitor.figures.serving,
             budget=min(self.settings.pool_timeout, self.settings.health_check_timeout),
         )
@@ -299,7 +307,7 @@ class Application:
                 methods=self.method_stats,
                 queries=query_stats(),
                 cache=self.product_cache,
-                transactions=self.runner,
+                transactions=self.transactor,
                 database=reader,
                 started_at=self.started_at,
             )
@@ -341,7 +349,7 @@ class Application:
             pool=self.database,
             health=self.monitor,
             cache=self.product_cache,
-            transactions=self.runner,
+            transactions=self.transactor,
             replays=query_stats(),
             database=self.database_reader,
         )

@@ -91,7 +91,7 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
     ) -> None:
         self.products = products
         self.page_tokens = page_tokens
-        self.importer = importer or ProductImportService(products.runner, products.cache)
+        self.importer = importer or ProductImportService(products.transactor, products.cache)
 
     async def GetProduct(self, request: pb.GetProductRequest, context: Context) -> pb.GetProductResponse:
         product = await self.products.get(parse_id(request.id))

@@ -4,7 +4,7 @@ Everything happens in the caller's transaction. The staging table is a TEMP
 table dropped at commit (a rollback removes it too), so concurrent imports on
 other connections never see each other's rows::
 
-    repo = ProductImportRepository(uow.conn)
+    repo = uow.product_import                   # PostgresUnitOfWork builds it on the connection
     await repo.create_staging()
     await repo.copy(rows)                       # as often as needed, a batch at a time
     await repo.reject_duplicates(); await repo.reject_deleted()

@@ -13,8 +13,8 @@ import logging
 from datetime import timedelta
 
 from inventory_server.db.background import BackgroundTask
-from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import DomainError
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,8 @@ PURGE_BATCH = 5_000
 class IdempotencyPurger:
     """Every ``interval`` seconds, deletes idempotency keys older than ``retention``."""
 
-    def __init__(self, runner: TransactionRunner, *, retention: timedelta, interval: float) -> None:
-        self.runner = runner
+    def __init__(self, transactor: Transactor[UnitOfWork], *, retention: timedelta, interval: float) -> None:
+        self.transactor = transactor
         self.retention = retention
         self.interval = interval
         self.purged = 0
@@ -35,13 +35,9 @@ class IdempotencyPurger:
         """Purge everything past retention, batch by batch; the number of keys forgotten."""
         total = 0
         while True:
-
-            async def work(uow: UnitOfWork) -> int:
-                count = await uow.idempotency.purge_older_than(self.retention, limit=PURGE_BATCH)
-                await uow.commit()
-                return count
-
-            count = await self.runner.run(work)
+            count = await self.transactor.write(
+                lambda uow: uow.idempotency.purge_older_than(self.retention, limit=PURGE_BATCH)
+            )
             total += count
             if count < PURGE_BATCH:
                 break

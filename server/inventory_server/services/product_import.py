@@ -19,8 +19,8 @@ Rules (the README's "Bulk import" paragraph tells callers the same):
 * at most ``max_listed`` rejections are listed (the first by index); the count
   covers all of them.
 
-The import runs in one transaction (atomic for database errors) and is never
-re-run by the transaction runner: the stream cannot be replayed.
+The import runs in one write unit (atomic for database errors) and is never
+re-run by the transactor: the stream cannot be replayed.
 """
 
 from __future__ import annotations
@@ -29,15 +29,11 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 
 from inventory_server.cache.product_cache import ProductCache
-from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import FieldViolation, InvalidArgument
 from inventory_server.domain.product import NewProduct
-from inventory_server.repositories.product_import import (
-    MERGE_CHUNK_ROWS,
-    ProductImportRepository,
-    StagedRow,
-    staged_row,
-)
+from inventory_server.repositories.interfaces import ProductImportRepository
+from inventory_server.repositories.product_import import MERGE_CHUNK_ROWS, StagedRow, staged_row
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 MAX_IMPORT_ROWS = 1_000_000
 MAX_LISTED_REJECTIONS = 1000
@@ -84,7 +80,7 @@ class ProductImportService:
 
     def __init__(
         self,
-        runner: TransactionRunner,
+        transactor: Transactor[UnitOfWork],
         cache: ProductCache | None = None,
         *,
         max_rows: int = MAX_IMPORT_ROWS,
@@ -92,7 +88,7 @@ class ProductImportService:
         batch_rows: int = COPY_BATCH_ROWS,
         merge_rows: int = MERGE_CHUNK_ROWS,
     ) -> None:
-        self.runner = runner
+        self.transactor = transactor
         self.cache = cache if cache is not None else ProductCache.disabled()
         self.max_rows = max_rows
         self.max_listed = max_listed
@@ -104,7 +100,7 @@ class ProductImportService:
 
         async def work(uow: UnitOfWork) -> ImportResult:
             nonlocal merged
-            repo = ProductImportRepository(uow.conn)
+            repo = uow.product_import
             await repo.create_staging()
             result = ImportResult()
             staged = await self._stage(rows, repo, result)
@@ -118,16 +114,17 @@ class ProductImportService:
                     del result.rejected[self.max_listed :]
                 staged -= refused
             if all_or_nothing and result.rejected_count:
-                return result  # not committed: the runner rolls the staging back
+                raise _NothingLoaded(result)  # rolls the staging back
             if staged:
                 merged = True  # until we know whether it updated anything
                 result.inserted, result.updated = await repo.merge(self.merge_rows)
                 merged = result.updated > 0
-            await uow.commit()
             return result
 
         try:
-            return await self.runner.run(work, retryable=False)
+            return await self.transactor.write(work, retryable=False)
+        except _NothingLoaded as refused:
+            return refused.result
         finally:
             if merged:  # cached products may have changed (NOTIFY tells the other replicas)
                 self.cache.clear()
@@ -161,3 +158,11 @@ class ProductImportService:
         if batch:
             await repo.copy(batch)
         return staged
+
+
+class _NothingLoaded(Exception):
+    """Raised out of the write unit to roll it back: all_or_nothing with rejected rows."""
+
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__("all_or_nothing import with rejected rows")
+        self.result = result

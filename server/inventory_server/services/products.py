@@ -8,11 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from inventory_server.cache.product_cache import ProductCache
-from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import AlreadyExists, ErrorDetails, InvalidArgument, NotFound
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product, validate_changes
-from inventory_server.services.idempotency import fingerprint
+from inventory_server.services.idempotency import write_once
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 MAX_BATCH_SIZE = 1000
 
@@ -24,8 +24,8 @@ class ProductService:
     touched as soon as it returns (other replicas learn of it by NOTIFY).
     """
 
-    def __init__(self, runner: TransactionRunner, cache: ProductCache | None = None) -> None:
-        self.runner = runner
+    def __init__(self, transactor: Transactor[UnitOfWork], cache: ProductCache | None = None) -> None:
+        self.transactor = transactor
         self.cache = cache if cache is not None else ProductCache.disabled()
 
     async def get(self, id: UUID) -> Product:
@@ -34,10 +34,7 @@ class ProductService:
             return cached
         ticket = self.cache.ticket()
 
-        async def work(uow: UnitOfWork) -> Product:
-            return await uow.products.get(id)
-
-        product = await self.runner.run(work, read_only=True)
+        product = await self.transactor.read(lambda uow: uow.products.get(id))
         self.cache.put(product, ticket)
         return product
 
@@ -49,11 +46,8 @@ class ProductService:
         wanted = [i for i in dict.fromkeys(ids) if i not in found]
         ticket = self.cache.ticket()
 
-        async def work(uow: UnitOfWork) -> list[Product]:
-            return await uow.products.get_many(wanted)
-
         if wanted:
-            for product in await self.runner.run(work, read_only=True):
+            for product in await self.transactor.read(lambda uow: uow.products.get_many(wanted)):
                 self.cache.put(product, ticket)
                 found[product.id] = product
         missing = [str(i) for i in ids if i not in found]
@@ -66,7 +60,7 @@ class ProductService:
         return [found[i] for i in ids]
 
     async def list_products(self, query: ListQuery) -> Page[Product]:
-        return await self.runner.read(lambda uow: uow.products.list(query))
+        return await self.transactor.read(lambda uow: uow.products.list(query))
 
     async def create(self, new: NewProduct, request_id: str = "") -> Product:
         new.validate()
@@ -100,22 +94,20 @@ class ProductService:
             raise
 
     async def _create_many(self, news: Sequence[NewProduct], request_id: str, *, scope: str) -> list[Product]:
-        payload = [dataclasses.asdict(n) for n in news]
+        async def replay(uow: UnitOfWork, stored: dict[str, Any]) -> list[Product]:
+            ids = [UUID(i) for i in stored["ids"]]
+            by_id = {p.id: p for p in await uow.products.get_many(ids)}
+            return [by_id[i] for i in ids]
 
-        async def work(uow: UnitOfWork) -> list[Product]:
-            if request_id:
-                stored = await uow.idempotency.claim(scope, request_id, fingerprint(payload))
-                if stored is not None:
-                    ids = [UUID(i) for i in stored["ids"]]
-                    by_id = {p.id: p for p in await uow.products.get_many(ids)}
-                    return [by_id[i] for i in ids]
-            created = await uow.products.create_many(news)
-            if request_id:
-                await uow.idempotency.store(scope, request_id, {"ids": [str(p.id) for p in created]})
-            await uow.commit()
-            return created
-
-        return await self.runner.run(work)
+        return await write_once(
+            self.transactor,
+            lambda uow: uow.products.create_many(news),
+            scope=scope,
+            request_id=request_id,
+            payload=[dataclasses.asdict(n) for n in news],
+            encode=lambda created: {"ids": [str(p.id) for p in created]},
+            replay=replay,
+        )
 
     async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> Product:
         unknown = sorted(set(changes) - UPDATABLE_FIELDS)
@@ -126,7 +118,7 @@ class ProductService:
         errors.raise_if_any()
 
         try:
-            return await self.runner.write(
+            return await self.transactor.write(
                 lambda uow: uow.products.update(id, changes, expected_version=expected_version)
             )
         finally:
@@ -134,7 +126,7 @@ class ProductService:
 
     async def delete(self, id: UUID, expected_version: int | None) -> Product:
         try:
-            return await self.runner.write(
+            return await self.transactor.write(
                 lambda uow: uow.products.soft_delete(id, expected_version=expected_version)
             )
         finally:
@@ -142,7 +134,7 @@ class ProductService:
 
     async def undelete(self, id: UUID, expected_version: int | None) -> Product:
         try:
-            return await self.runner.write(
+            return await self.transactor.write(
                 lambda uow: uow.products.undelete(id, expected_version=expected_version)
             )
         finally:

@@ -1,10 +1,11 @@
 """Stock use cases: read levels, and move stock with request_id idempotency.
 
-Each movement runs in one unit of work: claim the request_id, do the work of
-``services.stock_movements`` (ledger row(s) and level(s) together), store the
-result under the request_id, commit. A retry with the same request_id finds
-the stored result and returns it unchanged, writing nothing; a concurrent
-retry waits for the first one's claim (``IdempotencyRepository.claim``).
+Each movement runs in one write unit (``services.idempotency.write_once``):
+claim the request_id, do the work of ``services.stock_movements`` (ledger
+row(s) and level(s) together), store the result under the request_id, commit.
+A retry with the same request_id finds the stored result and returns it
+unchanged, writing nothing; a concurrent retry waits for the first one's claim
+(``IdempotencyRepository.claim``).
 """
 
 from __future__ import annotations
@@ -26,15 +27,14 @@ from inventory_server.domain.stock import (
     StockLevel,
     TransferStock,
 )
-from inventory_server.repositories.stock_interfaces import LevelLookup
 from inventory_server.services import stock_movements
-from inventory_server.services.idempotency import fingerprint
+from inventory_server.services.idempotency import write_once
 from inventory_server.services.performers import check_performer
 from inventory_server.services.stock_results import MovementResult
-from inventory_server.services.stock_uow import StockRunner, StockUnitOfWork
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 C = TypeVar("C", ReceiveStock, ShipStock, TransferStock, AdjustStock, ReserveStock, ReleaseReservation)
-Movement = Callable[[StockUnitOfWork, C, str], Awaitable[MovementResult]]
+Movement = Callable[[UnitOfWork, C, str], Awaitable[MovementResult]]
 
 # request_id scopes: one per method, so the same id may be used once per kind of movement.
 SCOPE_PREFIX = "inventory.v1.StockService/"
@@ -43,8 +43,8 @@ SCOPE_PREFIX = "inventory.v1.StockService/"
 class StockService:
     """Reads and moves stock; every movement is one transaction."""
 
-    def __init__(self, runner: StockRunner) -> None:
-        self.runner = runner
+    def __init__(self, transactor: Transactor[UnitOfWork]) -> None:
+        self.transactor = transactor
 
     async def get_level(self, product_id: UUID, warehouse_id: UUID) -> StockLevel:
         """The level of a pair (zeros if never stocked); NotFound for an unknown product or warehouse.
@@ -52,10 +52,7 @@ class StockService:
         Soft-deleted products and warehouses still answer: their stock history stays readable.
         """
 
-        async def work(uow: StockUnitOfWork) -> LevelLookup:
-            return await uow.stock_levels.read(product_id, warehouse_id)
-
-        lookup = await self.runner.run(work, read_only=True)
+        lookup = await self.transactor.read(lambda uow: uow.stock_levels.read(product_id, warehouse_id))
         if not lookup.product_found:
             raise NotFound(
                 "product", str(product_id), message=f"product_id: product '{product_id}' not found"
@@ -74,15 +71,14 @@ class StockService:
         warehouse_id: UUID | None = None,
         below_reorder_point: bool = False,
     ) -> Page[StockLevel]:
-        async def work(uow: StockUnitOfWork) -> Page[StockLevel]:
-            return await uow.stock_levels.list(
+        return await self.transactor.read(
+            lambda uow: uow.stock_levels.list(
                 query,
                 product_id=product_id,
                 warehouse_id=warehouse_id,
                 below_reorder_point=below_reorder_point,
             )
-
-        return await self.runner.run(work, read_only=True)
+        )
 
     async def receive(self, command: ReceiveStock) -> MovementResult:
         return await self._move("ReceiveStock", command, stock_movements.receive)
@@ -106,18 +102,17 @@ class StockService:
         """Validate, then run ``movement`` once per request_id (see the module docstring)."""
         command.check()
         check_performer(command.performed_by)
-        scope = SCOPE_PREFIX + method
         caller = context.principal.get()
-        payload: dict[str, Any] = dataclasses.asdict(command)
-        print_of_request = fingerprint(payload)
 
-        async def work(uow: StockUnitOfWork) -> MovementResult:
-            stored = await uow.idempotency.claim(scope, command.request_id, print_of_request)
-            if stored is not None:
-                return MovementResult.from_json(stored)
-            result = await movement(uow, command, caller)
-            await uow.idempotency.store(scope, command.request_id, result.to_json())
-            await uow.commit()
-            return result
+        async def replay(uow: UnitOfWork, stored: dict[str, Any]) -> MovementResult:
+            return MovementResult.from_json(stored)
 
-        return await self.runner.run(work)
+        return await write_once(
+            self.transactor,
+            lambda uow: movement(uow, command, caller),
+            scope=SCOPE_PREFIX + method,
+            request_id=command.request_id,
+            payload=dataclasses.asdict(command),
+            encode=MovementResult.to_json,
+            replay=replay,
+        )

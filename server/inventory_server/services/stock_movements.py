@@ -33,7 +33,7 @@ from inventory_server.domain.stock import (
 from inventory_server.domain.transaction import NewTransaction, TransactionType
 from inventory_server.repositories.stock_interfaces import Reference
 from inventory_server.services.stock_results import MovementResult
-from inventory_server.services.stock_uow import StockUnitOfWork
+from inventory_server.services.unit_of_work import UnitOfWork
 
 
 def _performer(user_id: UUID) -> Reference:
@@ -44,7 +44,7 @@ def _pair(product_id: UUID, warehouse_id: UUID, field: str = "warehouse_id") -> 
     return [Reference("product", "product_id", product_id), Reference("warehouse", field, warehouse_id)]
 
 
-async def _changed(uow: StockUnitOfWork, key: LevelKey, *, on_hand: int = 0, reserved: int = 0) -> StockLevel:
+async def _changed(uow: UnitOfWork, key: LevelKey, *, on_hand: int = 0, reserved: int = 0) -> StockLevel:
     """Apply a change the caller has already checked under a lock; a refusal here is a bug."""
     level = await uow.stock_levels.change(key, on_hand=on_hand, reserved=reserved)
     if level is None:
@@ -53,7 +53,7 @@ async def _changed(uow: StockUnitOfWork, key: LevelKey, *, on_hand: int = 0, res
 
 
 async def _take(
-    uow: StockUnitOfWork, key: LevelKey, requested: int, *, on_hand: int = 0, reserved: int = 0
+    uow: UnitOfWork, key: LevelKey, requested: int, *, on_hand: int = 0, reserved: int = 0
 ) -> StockLevel:
     """A guarded update that takes ``requested`` available units; INSUFFICIENT_STOCK when it cannot.
 
@@ -70,7 +70,7 @@ async def _take(
     return await _changed(uow, key, on_hand=on_hand, reserved=reserved)
 
 
-async def _locked_reservation(uow: StockUnitOfWork, reservation_id: UUID) -> Reservation:
+async def _locked_reservation(uow: UnitOfWork, reservation_id: UUID) -> Reservation:
     """The reservation, read again after locking its level: everything that consumes it holds that lock."""
     reservation = await uow.transactions.get_reservation(reservation_id)
     await uow.stock_levels.lock([reservation.key])
@@ -81,7 +81,7 @@ async def _locked_reservation(uow: StockUnitOfWork, reservation_id: UUID) -> Res
     return reservation
 
 
-async def _ensure_pair_live(uow: StockUnitOfWork, command: PairMovement) -> None:
+async def _ensure_pair_live(uow: UnitOfWork, command: PairMovement) -> None:
     """The product, the warehouse and the performer exist and are not deleted (locked FOR KEY SHARE)."""
     await uow.transactions.ensure_live(
         [*_pair(command.product_id, command.warehouse_id), _performer(command.performed_by)]
@@ -111,14 +111,14 @@ def _pair_row(
     )
 
 
-async def receive(uow: StockUnitOfWork, command: ReceiveStock, caller: str) -> MovementResult:
+async def receive(uow: UnitOfWork, command: ReceiveStock, caller: str) -> MovementResult:
     await _ensure_pair_live(uow, command)
     level = await uow.stock_levels.add(command.key, command.quantity)
     row = await uow.transactions.append(_pair_row(command, TransactionType.RECEIPT, caller, incoming=True))
     return MovementResult(row, (level,))
 
 
-async def ship(uow: StockUnitOfWork, command: ShipStock, caller: str) -> MovementResult:
+async def ship(uow: UnitOfWork, command: ShipStock, caller: str) -> MovementResult:
     await _ensure_pair_live(uow, command)
     key = command.key
     units = command.quantity
@@ -142,7 +142,7 @@ async def ship(uow: StockUnitOfWork, command: ShipStock, caller: str) -> Movemen
     return MovementResult(row, (level,))
 
 
-async def transfer(uow: StockUnitOfWork, command: TransferStock, caller: str) -> MovementResult:
+async def transfer(uow: UnitOfWork, command: TransferStock, caller: str) -> MovementResult:
     await uow.transactions.ensure_live(
         [
             Reference("product", "product_id", command.product_id),
@@ -178,7 +178,7 @@ async def transfer(uow: StockUnitOfWork, command: TransferStock, caller: str) ->
     return MovementResult(row, (source_level, destination_level))
 
 
-async def adjust(uow: StockUnitOfWork, command: AdjustStock, caller: str) -> MovementResult:
+async def adjust(uow: UnitOfWork, command: AdjustStock, caller: str) -> MovementResult:
     """A signed delta applies like a receipt (up) or a shipment (down); a count is compared under a lock.
 
     A count equal to on_hand changes nothing: no ledger row, the level as it is.
@@ -218,7 +218,7 @@ async def adjust(uow: StockUnitOfWork, command: AdjustStock, caller: str) -> Mov
     return MovementResult(row, (level,))
 
 
-async def reserve(uow: StockUnitOfWork, command: ReserveStock, caller: str) -> MovementResult:
+async def reserve(uow: UnitOfWork, command: ReserveStock, caller: str) -> MovementResult:
     await _ensure_pair_live(uow, command)
     level = await _take(uow, command.key, command.quantity, reserved=command.quantity)
     row = await uow.transactions.append(
@@ -230,7 +230,7 @@ async def reserve(uow: StockUnitOfWork, command: ReserveStock, caller: str) -> M
     return MovementResult(row, (level,))
 
 
-async def release(uow: StockUnitOfWork, command: ReleaseReservation, caller: str) -> MovementResult:
+async def release(uow: UnitOfWork, command: ReleaseReservation, caller: str) -> MovementResult:
     await uow.transactions.ensure_live([_performer(command.performed_by)])
     reservation = await _locked_reservation(uow, command.reservation_id)
     units = command.units_from(reservation.remaining)

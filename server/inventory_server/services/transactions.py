@@ -6,27 +6,19 @@ from uuid import UUID
 
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.transaction import StockTransaction
-from inventory_server.services.stock_uow import StockRunner, StockUnitOfWork
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 
 class TransactionService:
     """Reads the append-only stock ledger (read-only units of work)."""
 
-    def __init__(self, runner: StockRunner) -> None:
-        self.runner = runner
+    def __init__(self, transactor: Transactor[UnitOfWork]) -> None:
+        self.transactor = transactor
 
     async def get(self, id: UUID) -> StockTransaction:
         """The ledger row; NotFound when there is none."""
-
-        async def work(uow: StockUnitOfWork) -> StockTransaction:
-            return await uow.transactions.get(id)
-
-        return await self.runner.run(work, read_only=True)
+        return await self.transactor.read(lambda uow: uow.transactions.get(id))
 
     async def list_transactions(self, query: ListQuery) -> Page[StockTransaction]:
         """A page ordered by (create_time, id), ascending or descending; bad input -> InvalidArgument."""
-
-        async def work(uow: StockUnitOfWork) -> Page[StockTransaction]:
-            return await uow.transactions.list(query)
-
-        return await self.runner.run(work, read_only=True)
+        return await self.transactor.read(lambda uow: uow.transactions.list(query))

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import DomainError, ErrorDetails, InvalidArgument, Unauthenticated
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.user import (
@@ -26,8 +25,9 @@ from inventory_server.domain.user import (
     password_problem,
     validate_changes,
 )
-from inventory_server.services.idempotency import fingerprint
+from inventory_server.services.idempotency import write_once
 from inventory_server.services.passwords import Passwords
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +39,15 @@ LOGIN_FAILED = "the email or password is incorrect"
 class UserService:
     """Reads and changes users, and checks their passwords."""
 
-    def __init__(self, runner: TransactionRunner, passwords: Passwords | None = None) -> None:
-        self.runner = runner
+    def __init__(self, transactor: Transactor[UnitOfWork], passwords: Passwords | None = None) -> None:
+        self.transactor = transactor
         self.passwords = passwords if passwords is not None else Passwords()
 
     async def get(self, id: UUID) -> User:
-        return await self.runner.read(lambda uow: uow.users.get(id))
+        return await self.transactor.read(lambda uow: uow.users.get(id))
 
     async def list_users(self, query: ListQuery) -> Page[User]:
-        return await self.runner.read(lambda uow: uow.users.list(query))
+        return await self.transactor.read(lambda uow: uow.users.list(query))
 
     async def create(self, new: NewUser, password: str, request_id: str = "") -> User:
         """Create with an argon2id hash of ``password``.
@@ -63,18 +63,18 @@ class UserService:
         payload = {key: str(value) for key, value in new.changes().items()}
         password_hash = await self.passwords.hash(password)
 
-        async def work(uow: UnitOfWork) -> User:
-            if request_id:
-                stored = await uow.idempotency.claim(CREATE_SCOPE, request_id, fingerprint(payload))
-                if stored is not None:
-                    return await uow.users.get(UUID(stored["id"]))
-            created = await uow.users.create(new, password_hash)
-            if request_id:
-                await uow.idempotency.store(CREATE_SCOPE, request_id, {"id": str(created.id)})
-            await uow.commit()
-            return created
+        async def replay(uow: UnitOfWork, stored: dict[str, Any]) -> User:
+            return await uow.users.get(UUID(stored["id"]))
 
-        return await self.runner.run(work)
+        return await write_once(
+            self.transactor,
+            lambda uow: uow.users.create(new, password_hash),
+            scope=CREATE_SCOPE,
+            request_id=request_id,
+            payload=payload,
+            encode=lambda created: {"id": str(created.id)},
+            replay=replay,
+        )
 
     async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> User:
         """Change email, display_name, role and/or password (a plaintext, hashed here).
@@ -93,14 +93,14 @@ class UserService:
         if "password" in changes:
             profile["password_hash"] = await self.passwords.hash(str(changes["password"]))
 
-        return await self.runner.write(
+        return await self.transactor.write(
             lambda uow: uow.users.update(id, profile, expected_version=expected_version)
         )
 
     async def delete(self, id: UUID, expected_version: int | None) -> User:
         """Soft delete: the user can no longer log in; the ledger keeps referring to them."""
 
-        return await self.runner.write(
+        return await self.transactor.write(
             lambda uow: uow.users.soft_delete(id, expected_version=expected_version)
         )
 
@@ -121,10 +121,7 @@ class UserService:
             # No stored password can be this long; refusing early bounds the work a caller can cause.
             raise Unauthenticated(LOGIN_FAILED)
 
-        async def read(uow: UnitOfWork) -> StoredCredentials | None:
-            return await uow.users.credentials(email)
-
-        stored = await self.runner.run(read, read_only=True)
+        stored = await self.transactor.read(lambda uow: uow.users.credentials(email))
         matched = await self.passwords.verify(stored.password_hash if stored else None, password)
         if stored is None or not matched:
             raise Unauthenticated(LOGIN_FAILED)
@@ -136,12 +133,10 @@ class UserService:
         """Upgrade the hash; a failure here must not fail a correct login, so it is only logged."""
         new_hash = await self.passwords.hash(password)
 
-        async def work(uow: UnitOfWork) -> None:
-            await uow.users.replace_password_hash(stored.user.id, stored.password_hash, new_hash)
-            await uow.commit()
-
         try:
-            await self.runner.run(work)
+            await self.transactor.write(
+                lambda uow: uow.users.replace_password_hash(stored.user.id, stored.password_hash, new_hash)
+            )
         except DomainError as error:
             log.warning("could not upgrade the password hash of user %s: %s", stored.user.id, error.reason)
 

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import ErrorDetails, InvalidArgument
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.warehouse import UPDATABLE_FIELDS, NewWarehouse, Warehouse, validate_changes
-from inventory_server.services.idempotency import fingerprint
+from inventory_server.services.idempotency import write_once
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 CREATE_SCOPE = "CreateWarehouse"
 
@@ -19,32 +19,31 @@ CREATE_SCOPE = "CreateWarehouse"
 class WarehouseService:
     """Reads and changes warehouses; every change runs in one unit of work."""
 
-    def __init__(self, runner: TransactionRunner) -> None:
-        self.runner = runner
+    def __init__(self, transactor: Transactor[UnitOfWork]) -> None:
+        self.transactor = transactor
 
     async def get(self, id: UUID) -> Warehouse:
-        return await self.runner.read(lambda uow: uow.warehouses.get(id))
+        return await self.transactor.read(lambda uow: uow.warehouses.get(id))
 
     async def list_warehouses(self, query: ListQuery) -> Page[Warehouse]:
-        return await self.runner.read(lambda uow: uow.warehouses.list(query))
+        return await self.transactor.read(lambda uow: uow.warehouses.list(query))
 
     async def create(self, new: NewWarehouse, request_id: str = "") -> Warehouse:
         """Create; with a ``request_id`` a repeat returns the first result and creates nothing."""
         new.validate()
-        payload = dataclasses.asdict(new)
 
-        async def work(uow: UnitOfWork) -> Warehouse:
-            if request_id:
-                stored = await uow.idempotency.claim(CREATE_SCOPE, request_id, fingerprint(payload))
-                if stored is not None:
-                    return await uow.warehouses.get(UUID(stored["id"]))
-            created = await uow.warehouses.create(new)
-            if request_id:
-                await uow.idempotency.store(CREATE_SCOPE, request_id, {"id": str(created.id)})
-            await uow.commit()
-            return created
+        async def replay(uow: UnitOfWork, stored: dict[str, Any]) -> Warehouse:
+            return await uow.warehouses.get(UUID(stored["id"]))
 
-        return await self.runner.run(work)
+        return await write_once(
+            self.transactor,
+            lambda uow: uow.warehouses.create(new),
+            scope=CREATE_SCOPE,
+            request_id=request_id,
+            payload=dataclasses.asdict(new),
+            encode=lambda created: {"id": str(created.id)},
+            replay=replay,
+        )
 
     async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> Warehouse:
         """Change name and/or address; NotFound / EtagMismatch / InvalidArgument."""
@@ -55,13 +54,13 @@ class WarehouseService:
         validate_changes(dict(changes), errors)
         errors.raise_if_any()
 
-        return await self.runner.write(
+        return await self.transactor.write(
             lambda uow: uow.warehouses.update(id, changes, expected_version=expected_version)
         )
 
     async def delete(self, id: UUID, expected_version: int | None) -> Warehouse:
         """Soft delete; a warehouse holding stock -> FailedPrecondition (checked under a row lock)."""
 
-        return await self.runner.write(
+        return await self.transactor.write(
             lambda uow: uow.warehouses.soft_delete(id, expected_version=expected_version)
         )

@@ -11,16 +11,17 @@ import pytest
 
 from inventory_server.config import Settings
 from inventory_server.db.database import Database
-from inventory_server.db.uow import TransactionRunner
+from inventory_server.db.transaction_manager import TransactionManager
+from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
 from inventory_server.services import maintenance
 from inventory_server.services.maintenance import IdempotencyPurger
 
 
 @pytest.fixture
-async def runner(migrated_dsn: str) -> AsyncIterator[TransactionRunner]:
+async def transactor(migrated_dsn: str) -> AsyncIterator[TransactionManager[PostgresUnitOfWork]]:
     database = Database(migrated_dsn, Settings(pool_min_size=0, pool_max_size=2))
     await database.open(wait=False)
-    yield TransactionRunner(database)
+    yield TransactionManager(database, PostgresUnitOfWork)
     await database.close()
 
 
@@ -44,11 +45,11 @@ def _remaining(dsn: str) -> list[str]:
 
 
 async def test_keys_past_retention_are_purged_in_batches_and_recent_ones_kept(
-    runner: TransactionRunner, migrated_dsn: str, monkeypatch: pytest.MonkeyPatch
+    transactor: TransactionManager[PostgresUnitOfWork], migrated_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(maintenance, "PURGE_BATCH", 7)
     _keys(migrated_dsn, old=20, recent=3)
-    purger = IdempotencyPurger(runner, retention=timedelta(days=7), interval=3600)
+    purger = IdempotencyPurger(transactor, retention=timedelta(days=7), interval=3600)
     assert await purger.run_once() == 20
     assert _remaining(migrated_dsn) == ["new"]
     assert await purger.run_once() == 0
@@ -56,10 +57,10 @@ async def test_keys_past_retention_are_purged_in_batches_and_recent_ones_kept(
 
 
 async def test_the_background_loop_purges_on_its_interval(
-    runner: TransactionRunner, migrated_dsn: str
+    transactor: TransactionManager[PostgresUnitOfWork], migrated_dsn: str
 ) -> None:
     _keys(migrated_dsn, old=2, recent=1)
-    purger = IdempotencyPurger(runner, retention=timedelta(days=7), interval=0.05)
+    purger = IdempotencyPurger(transactor, retention=timedelta(days=7), interval=0.05)
     purger.start()
     try:
         for _ in range(100):

@@ -10,15 +10,16 @@ import pytest
 
 from inventory_server.config import Settings
 from inventory_server.db.database import Database
-from inventory_server.db.uow import TransactionRunner
+from inventory_server.db.transaction_manager import TransactionManager
+from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
 
 
 @pytest.fixture
-async def runner(migrated_dsn: str) -> AsyncIterator[TransactionRunner]:
+async def transactor(migrated_dsn: str) -> AsyncIterator[TransactionManager[PostgresUnitOfWork]]:
     database = Database(migrated_dsn, Settings(pool_min_size=1, pool_max_size=3))
     await database.open(wait=True)
     try:
-        yield TransactionRunner(database)
+        yield TransactionManager(database, PostgresUnitOfWork)
     finally:
         await database.close()
 

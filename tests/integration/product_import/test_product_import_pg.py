@@ -10,14 +10,17 @@ import psycopg
 import pytest
 
 from inventory_server.cache import ProductCache
-from inventory_server.db.uow import TransactionRunner
+from inventory_server.db.transaction_manager import TransactionManager
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.repositories.instrumentation import query_stats
+from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
 from inventory_server.services.product_import import ImportRow, ProductImportService
 
 from .import_helpers import by_sku, product_count, row, rows
 
 Conn = psycopg.AsyncConnection[Any]
+
+Transactions = TransactionManager[PostgresUnitOfWork]
 
 
 def copies() -> int:
@@ -26,11 +29,11 @@ def copies() -> int:
 
 
 async def test_new_skus_are_inserted_and_existing_ones_updated_with_a_new_version(
-    runner: TransactionRunner, db: Conn
+    transactor: Transactions, db: Conn
 ) -> None:
     await db.execute("INSERT INTO products (sku, name, unit_price_minor) VALUES ('Keep-Case', 'Old', 1)")
     before = await by_sku(db, "keep-case")
-    result = await ProductImportService(runner).import_products(
+    result = await ProductImportService(transactor).import_products(
         rows([row("NEW-1"), row("KEEP-CASE", "New", unit_price_minor=9)]), all_or_nothing=False
     )
     assert (result.inserted, result.updated, result.rejected_count) == (1, 1, 0)
@@ -42,7 +45,7 @@ async def test_new_skus_are_inserted_and_existing_ones_updated_with_a_new_versio
 
 
 async def test_rows_are_copied_a_batch_at_a_time_while_the_stream_still_arrives(
-    runner: TransactionRunner, db: Conn
+    transactor: Transactions, db: Conn
 ) -> None:
     seen_while_streaming: list[int] = []
     start = copies()
@@ -53,7 +56,7 @@ async def test_rows_are_copied_a_batch_at_a_time_while_the_stream_still_arrives(
                 seen_while_streaming.append(copies() - start)
             yield row(f"B-{i}")
 
-    service = ProductImportService(runner, batch_rows=3)
+    service = ProductImportService(transactor, batch_rows=3)
     result = await service.import_products(slow_stream(), all_or_nothing=False)
     assert result.inserted == 10
     assert seen_while_streaming == [2]  # rows 0-5 were in the database before row 7 was read
@@ -62,9 +65,9 @@ async def test_rows_are_copied_a_batch_at_a_time_while_the_stream_still_arrives(
 
 
 async def test_a_stream_past_the_limit_is_invalid_argument_and_loads_nothing(
-    runner: TransactionRunner, db: Conn
+    transactor: Transactions, db: Conn
 ) -> None:
-    service = ProductImportService(runner, max_rows=5, batch_rows=2)
+    service = ProductImportService(transactor, max_rows=5, batch_rows=2)
     with pytest.raises(InvalidArgument) as info:
         await service.import_products(rows(row(f"L-{i}") for i in range(6)), all_or_nothing=False)
     assert info.value.reason == "IMPORT_TOO_LARGE"
@@ -74,20 +77,20 @@ async def test_a_stream_past_the_limit_is_invalid_argument_and_loads_nothing(
     assert exactly.inserted == 5
 
 
-async def test_a_stream_that_breaks_half_way_loads_nothing(runner: TransactionRunner, db: Conn) -> None:
+async def test_a_stream_that_breaks_half_way_loads_nothing(transactor: Transactions, db: Conn) -> None:
     async def broken() -> AsyncIterator[ImportRow]:
         for i in range(7):
             yield row(f"X-{i}")
         raise ConnectionResetError("the client went away")
 
     with pytest.raises(ConnectionResetError):
-        await ProductImportService(runner, batch_rows=2).import_products(broken(), all_or_nothing=False)
+        await ProductImportService(transactor, batch_rows=2).import_products(broken(), all_or_nothing=False)
     assert await product_count(db) == 0
 
 
-async def test_later_duplicates_are_rejected_even_across_batches(runner: TransactionRunner, db: Conn) -> None:
+async def test_later_duplicates_are_rejected_even_across_batches(transactor: Transactions, db: Conn) -> None:
     stream = [row("D-1", "first"), row("D-2"), row("D-3"), row("d-1", "second"), row("D-2", "again")]
-    result = await ProductImportService(runner, batch_rows=2).import_products(
+    result = await ProductImportService(transactor, batch_rows=2).import_products(
         rows(stream), all_or_nothing=False
     )
     assert (result.inserted, result.updated, result.rejected_count) == (3, 0, 2)
@@ -98,9 +101,9 @@ async def test_later_duplicates_are_rejected_even_across_batches(runner: Transac
     assert (await by_sku(db, "D-1"))["name"] == "first"
 
 
-async def test_soft_deleted_skus_are_rejected_and_stay_deleted(runner: TransactionRunner, db: Conn) -> None:
+async def test_soft_deleted_skus_are_rejected_and_stay_deleted(transactor: Transactions, db: Conn) -> None:
     await db.execute("INSERT INTO products (sku, name, delete_time) VALUES ('DEL-1', 'Gone', now())")
-    result = await ProductImportService(runner).import_products(
+    result = await ProductImportService(transactor).import_products(
         rows([row("del-1", "Back"), row("LIVE-1")]), all_or_nothing=False
     )
     assert (result.inserted, result.updated, result.rejected_count) == (1, 0, 1)
@@ -112,10 +115,10 @@ async def test_soft_deleted_skus_are_rejected_and_stay_deleted(runner: Transacti
 
 
 async def test_all_or_nothing_rolls_back_for_any_kind_of_rejection(
-    runner: TransactionRunner, db: Conn
+    transactor: Transactions, db: Conn
 ) -> None:
     await db.execute("INSERT INTO products (sku, name, delete_time) VALUES ('DEL-2', 'Gone', now())")
-    service = ProductImportService(runner)
+    service = ProductImportService(transactor)
     for bad in (row("", "no sku"), row("A-1", "duplicate"), row("DEL-2")):
         result = await service.import_products(rows([row("A-1"), row("A-2"), bad]), all_or_nothing=True)
         assert (result.inserted, result.updated, result.rejected_count) == (0, 0, 1)
@@ -124,10 +127,10 @@ async def test_all_or_nothing_rolls_back_for_any_kind_of_rejection(
 
 
 async def test_the_listing_keeps_the_first_rejections_by_index_and_the_count_all_of_them(
-    runner: TransactionRunner,
+    transactor: Transactions,
 ) -> None:
     stream = [row("", "bad"), row("S-1"), row("S-1"), row("", "bad"), row("s-1"), row("", "bad")]
-    result = await ProductImportService(runner, max_listed=3).import_products(
+    result = await ProductImportService(transactor, max_listed=3).import_products(
         rows(stream), all_or_nothing=False
     )
     assert result.rejected_count == 5
@@ -136,19 +139,19 @@ async def test_the_listing_keeps_the_first_rejections_by_index_and_the_count_all
 
 
 async def test_nul_characters_are_rejected_rows_not_failed_imports(
-    runner: TransactionRunner, db: Conn
+    transactor: Transactions, db: Conn
 ) -> None:
     stream = [row("N-1", "a\x00b"), row("N-2", attributes={"k": "v\x00"}), row("N-3")]
-    result = await ProductImportService(runner).import_products(rows(stream), all_or_nothing=False)
+    result = await ProductImportService(transactor).import_products(rows(stream), all_or_nothing=False)
     assert (result.inserted, result.rejected_count) == (1, 2)
     assert "NUL" in result.rejected[0].reason
 
 
 async def test_concurrent_imports_of_the_same_skus_in_opposite_orders_both_succeed(
-    runner: TransactionRunner, db: Conn
+    transactor: Transactions, db: Conn
 ) -> None:
     skus = [f"C-{i:04d}" for i in range(600)]
-    service = ProductImportService(runner, batch_rows=100)
+    service = ProductImportService(transactor, batch_rows=100)
     first, second = await asyncio.gather(
         service.import_products(rows(row(s) for s in skus), all_or_nothing=False),
         service.import_products(rows(row(s) for s in reversed(skus)), all_or_nothing=False),
@@ -159,14 +162,14 @@ async def test_concurrent_imports_of_the_same_skus_in_opposite_orders_both_succe
 
 
 async def test_an_import_that_updates_clears_the_local_cache_and_notifies_other_replicas(
-    runner: TransactionRunner, db: Conn, migrated_dsn: str
+    transactor: Transactions, db: Conn, migrated_dsn: str
 ) -> None:
     await db.execute(
         "INSERT INTO products (sku, name) SELECT 'U-' || g, 'old' FROM generate_series(1, 1200) g"
     )
     cache = ProductCache(10, 30.0)
     cache.resume()
-    service = ProductImportService(runner, cache)
+    service = ProductImportService(transactor, cache)
     async with await psycopg.AsyncConnection.connect(migrated_dsn, autocommit=True) as listening:
         await listening.execute("LISTEN inventory_products")
         await service.import_products(rows(row(f"NEW-{i}") for i in range(3)), all_or_nothing=False)
@@ -183,11 +186,11 @@ async def test_an_import_that_updates_clears_the_local_cache_and_notifies_other_
 
 @pytest.mark.parametrize("rows_count", [4, 5])
 async def test_the_merge_runs_in_sku_ordered_chunks_and_counts_every_row(
-    runner: TransactionRunner, db: Conn, rows_count: int
+    transactor: Transactions, db: Conn, rows_count: int
 ) -> None:
     await db.execute("INSERT INTO products (sku, name) VALUES ('M-1', 'old'), ('m-3', 'old')")
     stream = [row(f"M-{i}", "new") for i in reversed(range(rows_count))]
-    result = await ProductImportService(runner, merge_rows=2).import_products(
+    result = await ProductImportService(transactor, merge_rows=2).import_products(
         rows(stream), all_or_nothing=False
     )
     assert (result.inserted, result.updated) == (rows_count - 2, 2)

@@ -3,7 +3,7 @@
 End to end, gRPC cancels a handler whose deadline passed, and that alone
 cancels the query too, so tests/e2e/test_deadlines.py passes without the
 hand-off. Here the wrapped handler runs without gRPC: nobody cancels it, so
-only the hand-off (context -> TransactionRunner -> cancel on the server) can
+only the hand-off (context -> TransactionManager -> cancel on the server) can
 end a ``pg_sleep`` far longer than the deadline. The statement must be gone
 from ``pg_stat_activity`` soon after the deadline, while the test itself would
 keep waiting much longer.
@@ -24,7 +24,7 @@ from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
 from inventory_server.config import Settings
 from inventory_server.db.database import Database
-from inventory_server.db.uow import TransactionRunner, UnitOfWork
+from inventory_server.db.transaction_manager import TransactionManager
 
 METHOD = "/inventory.v1.ProductService/GetProduct"
 DEADLINE = 0.5
@@ -61,13 +61,13 @@ def sleeping_backends(dsn: str) -> int:
 async def test_the_statement_is_cancelled_on_the_server_within_the_deadline(empty_dsn: str) -> None:
     database = Database(empty_dsn, Settings(pool_min_size=1, pool_max_size=2, application_name=APPLICATION))
     await database.open(wait=True)
-    runner = TransactionRunner(database)
+    manager = TransactionManager(database, lambda conn: conn)
 
-    async def sleep(uow: UnitOfWork) -> None:
-        await uow.conn.execute("SELECT pg_sleep(%s)", (SLEEP,))
+    async def sleep(conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute("SELECT pg_sleep(%s)", (SLEEP,))
 
     async def behaviour(request: object, ctx: object) -> None:
-        await runner.run(sleep, read_only=True)
+        await manager.read(sleep)
 
     ctx = DeadlineContext(DEADLINE)
     handler: Any = CallInterceptor(MethodStats())._wrap(METHOD, behaviour)

@@ -1,6 +1,6 @@
 """The data layer through a database outage, against a PostgreSQL the test stops and restarts.
 
-Wired as the application wires it: ``Database`` (the pool), ``TransactionRunner``
+Wired as the application wires it: ``Database`` (the pool), ``TransactionManager``
 and a ``HealthMonitor`` whose recovery hook is ``Database.recover``. While the
 database is away, every unit of work fails fast with ``Unavailable`` (never
 another exception, never a hang); the monitor reports NOT_SERVING after its
@@ -16,12 +16,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 import pytest
 
 from inventory_server.config import Settings
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor
-from inventory_server.db.uow import TransactionRunner, UnitOfWork
+from inventory_server.db.transaction_manager import TransactionManager
 from inventory_server.domain.errors import Unavailable
 
 if TYPE_CHECKING:
@@ -32,8 +33,12 @@ POOL_TIMEOUT = 1.0
 FAIL_FAST_LIMIT = POOL_TIMEOUT + 3.0
 
 
-async def select_one(uow: UnitOfWork) -> int:
-    cursor = await uow.conn.execute("SELECT 1")
+Conn = psycopg.AsyncConnection[Any]
+
+
+async def select_one(conn: Conn) -> int:
+    """A unit of work over the bare connection: the manager knows no repository."""
+    cursor = await conn.execute("SELECT 1")
     row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
@@ -41,7 +46,7 @@ async def select_one(uow: UnitOfWork) -> int:
 @dataclass
 class Stack:
     database: Database
-    runner: TransactionRunner
+    manager: TransactionManager[Conn]
     monitor: HealthMonitor
     transitions: list[bool] = field(default_factory=list)
 
@@ -68,7 +73,7 @@ async def open_stack(dsn: str, *, wait: bool) -> Stack:
         dsn, record, interval=0.2, timeout=1.0, failure_threshold=2, on_recover=database.recover
     )
     await monitor.start()
-    return Stack(database, TransactionRunner(database), monitor, transitions)
+    return Stack(database, TransactionManager(database, lambda conn: conn), monitor, transitions)
 
 
 @pytest.fixture
@@ -88,12 +93,12 @@ async def fails_fast_with_unavailable(run: Callable[[], Awaitable[Any]]) -> floa
     return elapsed
 
 
-async def succeeds_within(runner: TransactionRunner, seconds: float) -> float:
+async def succeeds_within(manager: TransactionManager[Conn], seconds: float) -> float:
     """Retry ``SELECT 1`` until it works; how long that took. Fails past ``seconds``."""
     started = time.monotonic()
     while True:
         try:
-            assert await runner.run(select_one, read_only=True) == 1
+            assert await manager.read(select_one) == 1
             return time.monotonic() - started
         except Unavailable:
             if time.monotonic() - started > seconds:
@@ -106,18 +111,18 @@ async def succeeds_within(runner: TransactionRunner, seconds: float) -> float:
 async def test_work_fails_fast_while_the_database_is_down_and_succeeds_after_it_returns(
     cluster: PgCluster, stack: Stack, mode: str
 ) -> None:
-    assert await stack.runner.run(select_one, read_only=True) == 1
+    assert await stack.manager.read(select_one) == 1
     await asyncio.to_thread(cluster.stop, mode)  # type: ignore[arg-type]
 
     for _ in range(4):  # broken pooled connections first, then no connection at all
-        await fails_fast_with_unavailable(lambda: stack.runner.run(select_one, read_only=True))
-        await fails_fast_with_unavailable(lambda: stack.runner.run(select_one))
+        await fails_fast_with_unavailable(lambda: stack.manager.read(select_one))
+        await fails_fast_with_unavailable(lambda: stack.manager.write(select_one))
     await stack.wait_for_status(False)
     assert stack.database.stats()["acquisition_timeouts"] >= 1
 
     await asyncio.to_thread(cluster.start)
     serving_at = await stack.wait_for_status(True)
-    await succeeds_within(stack.runner, 10.0)
+    await succeeds_within(stack.manager, 10.0)
     assert time.monotonic() - serving_at < 10.0
     assert stack.transitions == [True, False, True]
 
@@ -128,12 +133,12 @@ async def test_a_long_outage_heals_as_soon_as_the_database_returns(cluster: PgCl
     await asyncio.to_thread(cluster.stop, "immediate")
     outage_end = time.monotonic() + 16.0
     while time.monotonic() < outage_end:  # traffic during the outage, as in production
-        await fails_fast_with_unavailable(lambda: stack.runner.run(select_one, read_only=True))
+        await fails_fast_with_unavailable(lambda: stack.manager.read(select_one))
         await asyncio.sleep(0.3)
     await asyncio.to_thread(cluster.start)
     await stack.wait_for_status(True)
     # Without a fresh pool the next backed-off attempt could be ~15 s away.
-    assert await succeeds_within(stack.runner, 5.0) < 5.0
+    assert await succeeds_within(stack.manager, 5.0) < 5.0
     assert stack.database.stats()["pool_renewals"] == 1
 
 
@@ -144,10 +149,10 @@ async def test_the_stack_starts_while_the_database_is_down_and_serves_once_it_is
     stack = await open_stack(cluster.dsn(), wait=False)
     try:
         assert stack.transitions == [False]
-        await fails_fast_with_unavailable(lambda: stack.runner.run(select_one, read_only=True))
+        await fails_fast_with_unavailable(lambda: stack.manager.read(select_one))
         await asyncio.to_thread(cluster.start)
         await stack.wait_for_status(True)
-        await succeeds_within(stack.runner, 10.0)
+        await succeeds_within(stack.manager, 10.0)
         assert stack.transitions == [False, True]
     finally:
         await stack.monitor.stop()
@@ -156,10 +161,10 @@ async def test_the_stack_starts_while_the_database_is_down_and_serves_once_it_is
 
 async def test_stats_counters_survive_a_pool_renewal(cluster: PgCluster, stack: Stack) -> None:
     for _ in range(5):
-        await stack.runner.run(select_one, read_only=True)
+        await stack.manager.read(select_one)
     before = stack.database.stats()
     await stack.database.recover()
-    await stack.runner.run(select_one, read_only=True)
+    await stack.manager.read(select_one)
     after = stack.database.stats()
     assert after["requests_num"] == before["requests_num"] + 1
     assert after["connections_num"] >= before["connections_num"]
@@ -173,7 +178,7 @@ async def test_a_connection_lent_before_a_renewal_goes_back_to_its_own_pool(stac
     assert stack.database.pool is not old_pool
     await stack.database.putconn(conn)  # the new pool would refuse it with ValueError
     await _wait(lambda: conn.closed)  # the retired pool closes what it holds once it has shut down
-    assert await stack.runner.run(select_one, read_only=True) == 1
+    assert await stack.manager.read(select_one) == 1
 
 
 async def test_a_failing_recovery_hook_does_not_stop_the_monitor(cluster: PgCluster) -> None:
@@ -203,7 +208,7 @@ async def test_a_failing_recovery_hook_does_not_stop_the_monitor(cluster: PgClus
 async def test_work_after_the_pool_closed_is_unavailable_not_internal(stack: Stack) -> None:
     await stack.database.close()
     with pytest.raises(Unavailable):
-        await stack.runner.run(select_one, read_only=True)
+        await stack.manager.read(select_one)
 
 
 async def _wait(condition: Callable[[], bool], timeout: float = 20.0) -> None:

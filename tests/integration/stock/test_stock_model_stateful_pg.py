@@ -1,7 +1,7 @@
 """A stateful hypothesis test of StockService over PostgreSQL against a tiny model of the rules.
 
 The same kind of machine as ``tests/unit/stock/test_stock_model_stateful.py``,
-but through the real runner, repositories and SQL: each example gets fresh
+but through the real transaction manager, repositories and SQL: each example gets fresh
 products, warehouses and a user in one migrated database, and after every
 step the levels in the database must equal the model and the sums of their
 ledger rows. Few examples, so that it stays well under half a minute.
@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 
 from inventory_server.config import Settings
 from inventory_server.db.database import Database
-from inventory_server.db.uow import TransactionRunner
+from inventory_server.db.transaction_manager import TransactionManager
 from inventory_server.domain.errors import FailedPrecondition
 from inventory_server.domain.stock import (
     AdjustStock,
@@ -40,6 +40,7 @@ from inventory_server.domain.stock import (
     StockLevel,
     TransferStock,
 )
+from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
 from inventory_server.services.stock import StockService
 from inventory_server.services.stock_results import MovementResult
 
@@ -82,7 +83,7 @@ class ModelReservation:
 
 
 class PgStockMachine(RuleBasedStateMachine):
-    """StockService over a real TransactionRunner; the model: (product, warehouse) -> [on_hand, reserved]."""
+    """StockService over a real TransactionManager; the model: (product, warehouse) -> [on_hand, reserved]."""
 
     dsn: ClassVar[str] = ""
     reservations = Bundle("reservations")
@@ -101,7 +102,7 @@ class PgStockMachine(RuleBasedStateMachine):
         self.user = user
         self.database = Database(self.dsn, Settings(pool_min_size=1, pool_max_size=2))
         self.run(self.database.open(wait=True))
-        self.service = StockService(TransactionRunner(self.database))
+        self.service = StockService(TransactionManager(self.database, PostgresUnitOfWork))
         self.levels: dict[tuple[int, int], list[int]] = {}
         self.last_success: tuple[Any, MovementResult] | None = None
 

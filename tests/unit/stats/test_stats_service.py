@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -14,12 +14,12 @@ import pytest
 from inventory_server.api.metrics import MethodStats
 from inventory_server.cache.product_cache import CacheFigures, ProductCache
 from inventory_server.db.health import HealthFigures
-from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import Unavailable
-from inventory_server.repositories.database_stats import DatabaseFigures
+from inventory_server.repositories.database_stats import DatabaseFigures, DatabaseStatsRepository
 from inventory_server.repositories.instrumentation import QueryStats
 from inventory_server.services.stats import DatabaseReader, StatsService, StatsSources
 from inventory_server.services.stats.figures import DatabaseReading, MethodFigure, TransactionFigures
+from tests.unit.fakes import FakeDatabase, Fakes, FakeTransactor, FakeUnitOfWork
 
 T = TypeVar("T")
 
@@ -165,12 +165,13 @@ async def test_recommendation_follows_the_pool_and_health() -> None:
     assert down.recommendation.max_size == 10
 
 
-# --- DatabaseReader over a fake runner ---------------------------------------------------------
+# --- DatabaseReader over a fake transactor ------------------------------------------------------
 
 
 class FakeCursor:
-    def __init__(self, rows: list[dict[str, Any] | Exception]) -> None:
+    def __init__(self, rows: list[dict[str, Any] | Exception], delay: float) -> None:
         self.rows = rows
+        self.delay = delay
 
     async def __aenter__(self) -> FakeCursor:
         return self
@@ -179,6 +180,8 @@ class FakeCursor:
         return None
 
     async def execute(self, query: object, params: object) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if isinstance(self.rows[0], Exception):
             raise self.rows.pop(0)  # type: ignore[misc]
 
@@ -189,11 +192,26 @@ class FakeCursor:
 
 
 class FakeConnection:
-    def __init__(self, rows: list[dict[str, Any] | Exception]) -> None:
-        self.rows = rows
+    """Answers each statement with the next scripted row or exception, after ``delay`` seconds."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any] | Exception] = []
+        self.delay = 0.0
 
     def cursor(self, row_factory: object = None) -> FakeCursor:
-        return FakeCursor(self.rows)
+        return FakeCursor(self.rows, self.delay)
+
+
+def scripted() -> tuple[Fakes, FakeConnection]:
+    """Fake units of work whose ``database_stats`` is the real repository over a scripted connection."""
+    conn = FakeConnection()
+
+    def unit_of_work(db: FakeDatabase) -> FakeUnitOfWork:
+        uow = FakeUnitOfWork(db)
+        uow.database_stats = DatabaseStatsRepository(cast(Any, conn))
+        return uow
+
+    return FakeTransactor(FakeDatabase(), unit_of_work), conn
 
 
 STAT_ROW: dict[str, Any] = {
@@ -208,58 +226,38 @@ STAT_ROW: dict[str, Any] = {
 }
 
 
-class FakeRunner(TransactionRunner):
-    """Answers ``run`` from a script: rows for a fake connection, an exception, or a delay."""
-
-    def __init__(self) -> None:  # no database behind it
-        self.rows: list[dict[str, Any] | Exception] = []
-        self.error: Exception | None = None
-        self.delay = 0.0
-        self.calls: list[dict[str, bool]] = []
-
-    async def run(
-        self, work: Callable[[UnitOfWork], Awaitable[T]], *, retryable: bool = True, read_only: bool = False
-    ) -> T:
-        self.calls.append({"retryable": retryable, "read_only": read_only})
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.error is not None:
-            raise self.error
-        return await work(UnitOfWork(cast(Any, FakeConnection(self.rows))))
-
-
 async def test_reader_reads_figures_and_versions_read_only() -> None:
     from psycopg import errors as pg_errors
 
-    runner = FakeRunner()
-    runner.rows = [dict(STAT_ROW), {"version": 7}]
-    reading = await DatabaseReader(runner, is_serving=lambda: True).read()
+    transactor, conn = scripted()
+    conn.rows = [dict(STAT_ROW), {"version": 7}]
+    reading = await DatabaseReader(transactor, is_serving=lambda: True).read()
     assert reading.figures == DatabaseFigures(
         size_bytes=10_000, connections=4, commits=50, rollbacks=2, deadlocks=1, blocks_hit=90, blocks_read=10
     )
     assert (reading.schema_version, reading.server_version) == ("7", "15.4")
-    assert runner.calls == [{"retryable": False, "read_only": True}]
+    assert (transactor.units, transactor.retryable) == (["read"], [False])
 
-    runner.rows = [dict(STAT_ROW), pg_errors.UndefinedTable("no history table")]
-    unmigrated = await DatabaseReader(runner, is_serving=lambda: True).read()
+    conn.rows = [dict(STAT_ROW), pg_errors.UndefinedTable("no history table")]
+    unmigrated = await DatabaseReader(transactor, is_serving=lambda: True).read()
     assert unmigrated.figures is not None
     assert unmigrated.schema_version == ""
 
 
 async def test_reader_does_not_touch_a_database_the_monitor_calls_down() -> None:
-    runner = FakeRunner()
-    reading = await DatabaseReader(runner, is_serving=lambda: False).read()
+    transactor, _ = scripted()
+    reading = await DatabaseReader(transactor, is_serving=lambda: False).read()
     assert reading == DatabaseReading()
-    assert runner.calls == []
+    assert transactor.units == []
 
 
 async def test_reader_keeps_the_last_versions_but_drops_figures_when_the_database_fails() -> None:
-    runner = FakeRunner()
+    transactor, conn = scripted()
     serving = True
-    reader = DatabaseReader(runner, is_serving=lambda: serving)
-    runner.rows = [dict(STAT_ROW), {"version": 7}]
+    reader = DatabaseReader(transactor, is_serving=lambda: serving)
+    conn.rows = [dict(STAT_ROW), {"version": 7}]
     assert (await reader.read()).figures is not None
-    runner.error = Unavailable("no database connection became available in time")
+    conn.rows = [Unavailable("no database connection became available in time")]
     failed = await reader.read()
     assert failed.figures is None
     assert (failed.schema_version, failed.server_version) == ("7", "15.4")
@@ -269,9 +267,9 @@ async def test_reader_keeps_the_last_versions_but_drops_figures_when_the_databas
 
 
 async def test_reader_gives_up_after_its_budget() -> None:
-    runner = FakeRunner()
-    runner.delay = 30.0
+    transactor, conn = scripted()
+    conn.delay = 30.0
     started = time.monotonic()
-    reading = await DatabaseReader(runner, is_serving=lambda: True, budget=0.2).read()
+    reading = await DatabaseReader(transactor, is_serving=lambda: True, budget=0.2).read()
     assert reading.figures is None
     assert time.monotonic() - started < 5.0

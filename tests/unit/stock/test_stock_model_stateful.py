@@ -33,8 +33,7 @@ from inventory_server.domain.stock import (
     TransferStock,
 )
 from inventory_server.services.stock_results import MovementResult
-
-from .fakes import make_world
+from tests.unit.fakes import make_world
 
 T = TypeVar("T")
 PRODUCTS, WAREHOUSES = 2, 3
@@ -71,7 +70,7 @@ class StockMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.world = make_world()
-        self.products = [self.world.product, *(self.world.state.add("product") for _ in range(PRODUCTS - 1))]
+        self.products = [self.world.product, *(self.world.db.add("product") for _ in range(PRODUCTS - 1))]
         self.model = StockModel()
         self.last_success: tuple[Any, MovementResult] | None = None
 
@@ -228,20 +227,20 @@ class StockMachine(RuleBasedStateMachine):
         """A retry answers the original result and changes nothing."""
         assert self.last_success is not None
         command, original = self.last_success
-        rows_before = len(self.world.state.rows)
+        rows_before = len(self.world.db.ledger)
         replayed = self.move(command, accepted=True)
         assert replayed == original
-        assert len(self.world.state.rows) == rows_before
+        assert len(self.world.db.ledger) == rows_before
 
     # invariants ----------------------------------------------------------------
     @invariant()
     def stored_levels_match_the_model_and_the_ledger(self) -> None:
         for (p, w), (on_hand, reserved) in self.model.levels.items():
             product, warehouse = self.ids((p, w))
-            stored = self.world.state.levels.get(LevelKey(warehouse, product), StockLevel(product, warehouse))
+            stored = self.world.db.levels.get(LevelKey(warehouse, product), StockLevel(product, warehouse))
             assert (stored.on_hand, stored.reserved) == (on_hand, reserved)
             assert 0 <= reserved <= on_hand
-            rows = [row for row in self.world.state.rows if row.product_id == product]
+            rows = [row for row in self.world.db.ledger if row.product_id == product]
             assert sum(row.on_hand_change(warehouse) for row in rows) == on_hand
             assert sum(row.reserved_change(warehouse) for row in rows) == reserved
 

@@ -21,8 +21,7 @@ from inventory_server.domain.stock import (
 )
 from inventory_server.domain.transaction import TransactionType
 from inventory_server.services.stock_results import MovementResult
-
-from .fakes import StockWorld, make_world
+from tests.unit.fakes import StockWorld, make_world
 
 
 def request_id() -> str:
@@ -117,12 +116,12 @@ async def test_shipping_more_than_available_is_refused_and_writes_nothing() -> N
     world = make_world()
     await receive(world, 5)
     await reserve(world, 2)
-    rows_before = len(world.state.rows)
+    rows_before = len(world.db.ledger)
     with pytest.raises(FailedPrecondition) as caught:
         await ship(world, 4)
     assert caught.value.reason == "INSUFFICIENT_STOCK"
     assert caught.value.metadata["available"] == "3"
-    assert len(world.state.rows) == rows_before
+    assert len(world.db.ledger) == rows_before
     assert (world.level().on_hand, world.level().reserved) == (5, 2)
     assert (await ship(world, 3)).level.available == 0
 
@@ -182,7 +181,7 @@ async def test_a_transfer_between_the_same_warehouse_is_refused_before_any_work(
     world = make_world()
     with pytest.raises(InvalidArgument):
         await transfer(world, 1, world.warehouse, world.warehouse)
-    assert world.runner.runs == 0
+    assert world.transactor.attempts == 0
 
 
 async def test_adjustments_move_on_hand_either_way_and_a_matching_count_changes_nothing() -> None:
@@ -197,11 +196,11 @@ async def test_adjustments_move_on_hand_either_way_and_a_matching_count_changes_
         3,
         5,
     )
-    rows_before = len(world.state.rows)
+    rows_before = len(world.db.ledger)
     same = await adjust(world, counted_quantity=5)
     assert same.transaction is None
     assert same.level.on_hand == 5
-    assert len(world.state.rows) == rows_before
+    assert len(world.db.ledger) == rows_before
 
 
 async def test_an_adjustment_cannot_take_on_hand_below_reserved() -> None:
@@ -246,7 +245,7 @@ async def test_a_retry_returns_the_first_result_even_after_the_level_moved_on() 
     again = await world.service.receive(command)
     assert again == first
     assert again.level.on_hand == 5
-    assert [row.request_id for row in world.state.rows].count("once") == 1
+    assert [row.request_id for row in world.db.ledger].count("once") == 1
     assert world.level().on_hand == 8
 
 
@@ -271,7 +270,7 @@ async def test_a_failed_movement_does_not_keep_its_request_id() -> None:
 async def test_unknown_or_deleted_references_are_not_found(missing: str) -> None:
     world = make_world()
     ids = {"product": world.product, "warehouse": world.warehouse, "user": world.user}
-    ids[missing] = world.state.add(missing, deleted=True)
+    ids[missing] = world.db.add(missing, deleted=True)
     with pytest.raises(NotFound) as caught:
         await world.service.receive(
             ReceiveStock(
@@ -283,11 +282,11 @@ async def test_unknown_or_deleted_references_are_not_found(missing: str) -> None
             )
         )
     assert caught.value.resource == missing
-    assert world.state.rows == []
+    assert world.db.ledger == []
 
 
 async def test_every_movement_is_safe_to_run_again_after_a_rolled_back_attempt() -> None:
-    """The real runner re-runs work after a deadlock; the second attempt must not double anything."""
+    """The real transactor re-runs work after a deadlock; the second attempt must not double anything."""
     world = make_world(rerun_first=True)
     source, destination, _ = world.warehouses
     await receive(world, 10)
@@ -297,20 +296,20 @@ async def test_every_movement_is_safe_to_run_again_after_a_rolled_back_attempt()
     await release(world, reservation.id, 1)
     await transfer(world, 3, source, destination)
     await adjust(world, delta=-1)
-    assert len(world.state.rows) == 6
+    assert len(world.db.ledger) == 6
     assert (world.level(source).on_hand, world.level(source).reserved, world.level(destination).on_hand) == (
         5,
         2,
         3,
     )
-    assert world.runner.runs == 12
+    assert world.transactor.attempts == 12
 
 
 async def test_get_level_answers_zeros_for_a_pair_never_stocked_and_not_found_for_unknown_ids() -> None:
     world = make_world()
     never = await world.service.get_level(world.product, world.warehouse)
     assert (never.on_hand, never.reserved, never.update_time) == (0, 0, None)
-    deleted_product = world.state.add("product", deleted=True)
+    deleted_product = world.db.add("product", deleted=True)
     assert (await world.service.get_level(deleted_product, world.warehouse)).on_hand == 0
     with pytest.raises(NotFound) as product:
         await world.service.get_level(uuid.uuid4(), world.warehouse)

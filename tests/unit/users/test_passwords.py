@@ -11,8 +11,7 @@ from argon2 import PasswordHasher, Type
 
 import inventory_server.services.passwords as passwords_module
 from inventory_server.services.passwords import Passwords
-
-from .fakes import CountingHasher
+from tests.unit.fakes import CountingHasher
 
 PASSWORD = "correct horse battery staple"
 

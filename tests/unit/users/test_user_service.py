@@ -11,15 +11,14 @@ from inventory_server.domain.user import NewUser, Role, User
 from inventory_server.services.idempotency import fingerprint
 from inventory_server.services.passwords import Passwords
 from inventory_server.services.users import CREATE_SCOPE, LOGIN_FAILED, UserService
-
-from .fakes import CountingHasher, FakeRunner
+from tests.unit.fakes import CountingHasher, Fakes, fake_transactor
 
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def runner() -> FakeRunner:
-    return FakeRunner()
+def transactor() -> Fakes:
+    return fake_transactor()
 
 
 @pytest.fixture
@@ -28,8 +27,8 @@ def hasher() -> CountingHasher:
 
 
 @pytest.fixture
-def service(runner: FakeRunner, hasher: CountingHasher) -> UserService:
-    return UserService(runner, Passwords(hasher))
+def service(transactor: Fakes, hasher: CountingHasher) -> UserService:
+    return UserService(transactor, Passwords(hasher))
 
 
 async def create_ada(service: UserService, password: str = PASSWORD, request_id: str = "") -> User:
@@ -37,40 +36,40 @@ async def create_ada(service: UserService, password: str = PASSWORD, request_id:
 
 
 async def test_create_stores_only_an_argon2id_hash_of_the_password(
-    service: UserService, runner: FakeRunner, hasher: CountingHasher
+    service: UserService, transactor: Fakes, hasher: CountingHasher
 ) -> None:
     user = await create_ada(service)
-    stored = runner.users.hashes[user.id]
+    stored = transactor.db.password_hashes[user.id]
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
     assert hasher.verify(stored, PASSWORD)
-    assert runner.runs == [(False, True)]
+    assert transactor.units == ["commit"]
 
 
 async def test_create_names_every_bad_field_and_does_no_work(
-    service: UserService, runner: FakeRunner, hasher: CountingHasher
+    service: UserService, transactor: Fakes, hasher: CountingHasher
 ) -> None:
     with pytest.raises(InvalidArgument) as caught:
         await service.create(NewUser("nope", None), "short")
     assert {v.field for v in caught.value.violations} == {"user.email", "user.role", "password"}
     assert "short" not in caught.value.message
-    assert (runner.runs, hasher.hashed) == ([], 0)
+    assert (transactor.units, hasher.hashed) == ([], 0)
 
 
-async def test_a_repeated_request_id_returns_the_first_user(service: UserService, runner: FakeRunner) -> None:
+async def test_a_repeated_request_id_returns_the_first_user(service: UserService, transactor: Fakes) -> None:
     first = await create_ada(service, request_id="req-1")
     again = await create_ada(service, request_id="req-1")
     assert again == first
-    assert len(runner.users.rows) == 1
+    assert len(transactor.db.users) == 1
 
 
 async def test_the_request_fingerprint_covers_the_profile_but_not_the_password(
-    service: UserService, runner: FakeRunner
+    service: UserService, transactor: Fakes
 ) -> None:
     first = await create_ada(service, request_id="req-1")
     retried_with_other_password = await create_ada(service, "another password 123", request_id="req-1")
     assert retried_with_other_password == first
-    stored_fingerprint, _ = runner.idempotency.keys[(CREATE_SCOPE, "req-1")]
+    stored_fingerprint, _ = transactor.db.idempotency_keys[(CREATE_SCOPE, "req-1")]
     profile = {"email": "Ada@Example.com", "display_name": "Ada", "role": "admin"}
     assert stored_fingerprint == fingerprint(profile)
     with pytest.raises(InvalidArgument):
@@ -111,7 +110,7 @@ async def test_an_unknown_email_is_verified_against_the_dummy_hash(
 
 
 async def test_missing_credentials_are_invalid_and_overlong_passwords_fail_without_a_lookup(
-    service: UserService, runner: FakeRunner
+    service: UserService, transactor: Fakes
 ) -> None:
     with pytest.raises(InvalidArgument):
         await service.authenticate("", PASSWORD)
@@ -120,27 +119,29 @@ async def test_missing_credentials_are_invalid_and_overlong_passwords_fail_witho
     with pytest.raises(Unauthenticated) as caught:
         await service.authenticate("ada@example.com", "x" * 1025)
     assert caught.value.message == LOGIN_FAILED
-    assert runner.runs == []
+    assert transactor.units == []
 
 
-async def test_a_hash_with_outdated_parameters_is_replaced_on_login(runner: FakeRunner) -> None:
-    user = await create_ada(UserService(runner, Passwords(CountingHasher(time_cost=1))))
-    old_hash = runner.users.hashes[user.id]
+async def test_a_hash_with_outdated_parameters_is_replaced_on_login(transactor: Fakes) -> None:
+    user = await create_ada(UserService(transactor, Passwords(CountingHasher(time_cost=1))))
+    old_hash = transactor.db.password_hashes[user.id]
     stronger = CountingHasher(time_cost=2)
-    assert await UserService(runner, Passwords(stronger)).authenticate("ada@example.com", PASSWORD) == user
-    new_hash = runner.users.hashes[user.id]
+    assert (
+        await UserService(transactor, Passwords(stronger)).authenticate("ada@example.com", PASSWORD) == user
+    )
+    new_hash = transactor.db.password_hashes[user.id]
     assert new_hash != old_hash
     assert not stronger.check_needs_rehash(new_hash)
-    assert runner.users.rows[user.id].version == user.version  # etags stay valid
+    assert transactor.db.users[user.id].version == user.version  # etags stay valid
 
 
 async def test_a_failed_rehash_does_not_fail_a_correct_login_nor_log_the_hash(
-    runner: FakeRunner, caplog: pytest.LogCaptureFixture
+    transactor: Fakes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    user = await create_ada(UserService(runner, Passwords(CountingHasher(time_cost=1))))
-    runner.users.fail_rehash = Unavailable("database down")
+    user = await create_ada(UserService(transactor, Passwords(CountingHasher(time_cost=1))))
+    transactor.db.fail_rehash = Unavailable("database down")
     with caplog.at_level(logging.WARNING):
-        logged_in = await UserService(runner, Passwords(CountingHasher(time_cost=2))).authenticate(
+        logged_in = await UserService(transactor, Passwords(CountingHasher(time_cost=2))).authenticate(
             "ada@example.com", PASSWORD
         )
     assert logged_in == user
@@ -149,22 +150,22 @@ async def test_a_failed_rehash_does_not_fail_a_correct_login_nor_log_the_hash(
     assert PASSWORD not in caplog.text
 
 
-async def test_update_with_a_password_rehashes_it(service: UserService, runner: FakeRunner) -> None:
+async def test_update_with_a_password_rehashes_it(service: UserService, transactor: Fakes) -> None:
     user = await create_ada(service)
-    old_hash = runner.users.hashes[user.id]
+    old_hash = transactor.db.password_hashes[user.id]
     updated = await service.update(user.id, {"password": "a brand new password"}, user.version)
     assert updated.version == user.version + 1
-    assert runner.users.hashes[user.id] != old_hash
+    assert transactor.db.password_hashes[user.id] != old_hash
     with pytest.raises(Unauthenticated):
         await service.authenticate("ada@example.com", PASSWORD)
     assert await service.authenticate("ada@example.com", "a brand new password") == updated
 
 
 async def test_update_refuses_bad_values_and_unknown_fields_before_any_work(
-    service: UserService, runner: FakeRunner
+    service: UserService, transactor: Fakes
 ) -> None:
     user = await create_ada(service)
-    runs = list(runner.runs)
+    runs = list(transactor.units)
     with pytest.raises(InvalidArgument) as caught:
         await service.update(user.id, {"password": "too short", "role": None, "email": "x"}, None)
     assert {v.field for v in caught.value.violations} == {"password", "user.role", "user.email"}
@@ -172,12 +173,12 @@ async def test_update_refuses_bad_values_and_unknown_fields_before_any_work(
     with pytest.raises(InvalidArgument) as unknown:
         await service.update(user.id, {"password_hash": "$argon2id$..."}, None)
     assert unknown.value.violations[0].field == "update_mask"
-    assert runner.runs == runs
+    assert transactor.units == runs
 
 
-async def test_update_of_profile_fields_keeps_the_hash(service: UserService, runner: FakeRunner) -> None:
+async def test_update_of_profile_fields_keeps_the_hash(service: UserService, transactor: Fakes) -> None:
     user = await create_ada(service)
-    old_hash = runner.users.hashes[user.id]
+    old_hash = transactor.db.password_hashes[user.id]
     updated = await service.update(user.id, {"role": Role.VIEWER, "display_name": "Countess"}, None)
     assert (updated.role, updated.display_name) == (Role.VIEWER, "Countess")
-    assert runner.users.hashes[user.id] == old_hash
+    assert transactor.db.password_hashes[user.id] == old_hash

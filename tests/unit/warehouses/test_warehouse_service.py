@@ -7,45 +7,45 @@ from uuid import UUID
 import pytest
 
 from inventory_server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from inventory_server.domain.stock import LevelKey, StockLevel
 from inventory_server.domain.warehouse import NewWarehouse
 from inventory_server.services.warehouses import WarehouseService
-
-from .fakes import FakeRunner
-
-
-@pytest.fixture
-def runner() -> FakeRunner:
-    return FakeRunner()
+from tests.unit.fakes import Fakes, fake_transactor
 
 
 @pytest.fixture
-def service(runner: FakeRunner) -> WarehouseService:
-    return WarehouseService(runner)
+def transactor() -> Fakes:
+    return fake_transactor()
+
+
+@pytest.fixture
+def service(transactor: Fakes) -> WarehouseService:
+    return WarehouseService(transactor)
 
 
 async def test_create_commits_and_get_reads_without_a_transaction(
-    service: WarehouseService, runner: FakeRunner
+    service: WarehouseService, transactor: Fakes
 ) -> None:
     created = await service.create(NewWarehouse("BER-1", "Berlin"))
     assert await service.get(created.id) == created
-    assert runner.runs == [(False, True), (True, False)]
+    assert transactor.units == ["commit", "read"]
 
 
 async def test_invalid_warehouse_is_refused_before_any_database_work(
-    service: WarehouseService, runner: FakeRunner
+    service: WarehouseService, transactor: Fakes
 ) -> None:
     with pytest.raises(InvalidArgument):
         await service.create(NewWarehouse("bad code", "Berlin"))
-    assert runner.runs == []
+    assert transactor.units == []
 
 
 async def test_same_request_id_returns_the_first_warehouse_and_creates_nothing_more(
-    service: WarehouseService, runner: FakeRunner
+    service: WarehouseService, transactor: Fakes
 ) -> None:
     first = await service.create(NewWarehouse("BER-1", "Berlin"), request_id="r-1")
     again = await service.create(NewWarehouse("BER-1", "Berlin"), request_id="r-1")
     assert again == first
-    assert len(runner.warehouses.rows) == 1
+    assert len(transactor.db.warehouses) == 1
 
 
 async def test_same_request_id_with_other_content_is_invalid_argument(service: WarehouseService) -> None:
@@ -62,7 +62,7 @@ async def test_without_request_id_a_repeat_is_a_duplicate_code(service: Warehous
 
 
 async def test_update_refuses_the_immutable_code_without_touching_the_database(
-    service: WarehouseService, runner: FakeRunner
+    service: WarehouseService, transactor: Fakes
 ) -> None:
     created = await service.create(NewWarehouse("BER-1", "Berlin"))
     with pytest.raises(InvalidArgument) as caught:
@@ -71,7 +71,7 @@ async def test_update_refuses_the_immutable_code_without_touching_the_database(
     with pytest.raises(InvalidArgument) as blank:
         await service.update(created.id, {"name": " "}, None)
     assert blank.value.violations[0].field == "warehouse.name"
-    assert len(runner.runs) == 1
+    assert len(transactor.units) == 1
 
 
 async def test_update_changes_name_and_address(service: WarehouseService) -> None:
@@ -86,10 +86,11 @@ async def test_update_changes_name_and_address(service: WarehouseService) -> Non
 
 
 async def test_delete_of_a_warehouse_holding_stock_names_it_in_the_precondition(
-    service: WarehouseService, runner: FakeRunner
+    service: WarehouseService, transactor: Fakes
 ) -> None:
     created = await service.create(NewWarehouse("BER-1", "Berlin"))
-    runner.warehouses.holding_stock.add(created.id)
+    product = transactor.db.add("product")
+    transactor.db.levels[LevelKey(created.id, product)] = StockLevel(product, created.id, on_hand=1)
     with pytest.raises(FailedPrecondition) as caught:
         await service.delete(created.id, None)
     violation = caught.value.violations[0]

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import psycopg
 
-from inventory_server.db.uow import TransactionRunner, UnitOfWork
 from inventory_server.domain.errors import DomainError
 from inventory_server.repositories.database_stats import DatabaseFigures
 from inventory_server.services.stats.figures import DatabaseReading
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,12 @@ async def _read(uow: UnitOfWork) -> _Read:
 
 
 class DatabaseReader:
-    """Reads the database figures through the runner; remembers the versions it last saw."""
+    """Reads the database figures in a read unit; remembers the versions it last saw."""
 
     def __init__(
-        self, runner: TransactionRunner, *, is_serving: Callable[[], bool], budget: float = 2.0
+        self, transactor: Transactor[UnitOfWork], *, is_serving: Callable[[], bool], budget: float = 2.0
     ) -> None:
-        self.runner = runner
+        self.transactor = transactor
         self.is_serving = is_serving
         self.budget = budget
         self._schema_version = ""
@@ -53,7 +53,7 @@ class DatabaseReader:
         if self.is_serving():
             try:
                 async with asyncio.timeout(self.budget):
-                    row = await self.runner.run(_read, read_only=True, retryable=False)
+                    row = await self.transactor.read(_read, retryable=False)
             except (TimeoutError, DomainError, psycopg.Error) as exc:
                 log.info("database figures unavailable for Stats: %s", type(exc).__name__)
             else:

@@ -85,7 +85,7 @@ class MethodFigure:
 
 @dataclass(frozen=True, slots=True)
 class TransactionFigures:
-    """The transaction runner's counters since start.
+    """The transaction manager's counters since start.
 
     ``retries``: attempts run again after a serialization failure or deadlock;
     ``conflicts``: units of work that gave up on one (the caller got ABORTED).

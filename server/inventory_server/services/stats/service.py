@@ -9,7 +9,7 @@ hot path that records the figures is untouched by how often operators ask.
 Each source is typed by the one thing Stats asks of it; the composition root
 (``app.py``) hands in the live objects (the pool owner, the health monitor, the
 interceptor's method figures, the query recorder, the product cache, the
-transaction runner).
+transaction manager).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class CacheSource(Protocol):
 
 
 class TransactionCounters(Protocol):
-    """The transaction runner's retry and conflict counters."""
+    """The transaction manager's retry and conflict counters."""
 
     @property
     def retries(self) -> int: ...
