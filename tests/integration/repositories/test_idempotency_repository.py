@@ -10,15 +10,9 @@ import psycopg
 import pytest
 
 from inventory_server.domain.errors import InvalidArgument
-from inventory_server.repositories import interfaces
 from inventory_server.repositories.idempotency import IdempotencyRepository
 
 Conn = psycopg.AsyncConnection[Any]
-
-
-def test_idempotency_repository_satisfies_the_protocol(conn: Conn) -> None:
-    implementation: interfaces.IdempotencyRepository = IdempotencyRepository(conn)
-    assert implementation is not None
 
 
 async def test_first_claim_owns_the_key_and_a_retry_gets_the_stored_response(conn: Conn) -> None:

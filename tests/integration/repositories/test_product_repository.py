@@ -19,7 +19,6 @@ from inventory_server.domain.errors import (
 )
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.product import NewProduct
-from inventory_server.repositories import interfaces
 from inventory_server.repositories.instrumentation import QueryStats
 from inventory_server.repositories.products import ProductRepository
 
@@ -28,11 +27,6 @@ Conn = psycopg.AsyncConnection[Any]
 
 def repo(conn: Conn, stats: QueryStats) -> ProductRepository:
     return ProductRepository(conn, stats=stats)
-
-
-def test_product_repository_satisfies_the_protocol(conn: Conn) -> None:
-    implementation: interfaces.ProductRepository = ProductRepository(conn)
-    assert implementation is not None
 
 
 async def test_create_then_get_round_trips_every_field(conn: Conn, stats: QueryStats) -> None:
