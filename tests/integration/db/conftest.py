@@ -1,12 +1,19 @@
-"""One scratch database for the builder's integration tests; each test runs in a rolled-back transaction."""
+"""Fixtures of the db layer's integration tests.
+
+The query builder's tests share one scratch database (``builder_dsn``) and run
+each in a rolled-back transaction (``conn``); the outage tests get a throwaway
+PostgreSQL of their own that they may stop and restart (``cluster``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+
+from tests.pg_cluster import PgCluster, throwaway_cluster
 
 SCHEMA = """
 CREATE TABLE items (
@@ -47,3 +54,10 @@ async def conn(builder_dsn: str) -> AsyncIterator[psycopg.AsyncConnection[dict[s
     finally:
         await connection.rollback()
         await connection.close()
+
+
+@pytest.fixture
+def cluster() -> Iterator[PgCluster]:
+    """A PostgreSQL of this test's own (never the shared one on 5432)."""
+    with throwaway_cluster() as started:
+        yield started

@@ -1,7 +1,8 @@
-"""Stock repositories against a freshly migrated database, one per test.
+"""Repositories against a freshly migrated database, one per test (``conn``, from tests/integration).
 
-The ``new_*`` fixtures insert catalogue rows directly (the tests are about
-stock); the test commits when other connections must see them.
+The ``new_*`` fixtures insert catalogue rows directly (for the stock
+repositories' tests, which are about stock); the test commits when other
+connections must see them.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ import pytest
 from inventory_server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.stock import LevelKey, StockLevel
-from inventory_server.repositories import stock_interfaces
 from inventory_server.repositories.instrumentation import QueryStats
 from inventory_server.repositories.stock_levels import StockLevelRepository
 
@@ -23,11 +22,6 @@ Factory = Callable[..., Awaitable[uuid.UUID]]
 
 async def a_key(new_product: Factory, new_warehouse: Factory) -> LevelKey:
     return LevelKey(await new_warehouse(), await new_product())
-
-
-def test_the_repository_satisfies_the_protocol(conn: Conn) -> None:
-    implementation: stock_interfaces.StockLevelRepository = StockLevelRepository(conn)
-    assert implementation is not None
 
 
 async def test_add_creates_the_level_and_then_adds_to_it(

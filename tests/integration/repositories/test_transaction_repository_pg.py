@@ -14,18 +14,12 @@ import pytest
 from inventory_server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.transaction import NewTransaction, StockTransaction, TransactionType
-from inventory_server.repositories import stock_interfaces
 from inventory_server.repositories.instrumentation import QueryStats
 from inventory_server.repositories.stock_interfaces import Reference
 from inventory_server.repositories.transactions import TransactionRepository
 
 Conn = psycopg.AsyncConnection[Any]
 Factory = Callable[..., Awaitable[uuid.UUID]]
-
-
-def test_the_repository_satisfies_the_protocol(conn: Conn) -> None:
-    implementation: stock_interfaces.TransactionRepository = TransactionRepository(conn)
-    assert implementation is not None
 
 
 async def write(ledger: TransactionRepository, kind: TransactionType, **fields: Any) -> StockTransaction:

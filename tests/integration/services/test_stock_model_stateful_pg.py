@@ -1,6 +1,6 @@
 """A stateful hypothesis test of StockService over PostgreSQL against a tiny model of the rules.
 
-The same kind of machine as ``tests/unit/stock/test_stock_model_stateful.py``,
+The same kind of machine as ``tests/unit/services/test_stock_model_stateful.py``,
 but through the real transaction manager, repositories and SQL: each example gets fresh
 products, warehouses and a user in one migrated database, and after every
 step the levels in the database must equal the model and the sums of their

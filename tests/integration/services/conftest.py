@@ -1,4 +1,8 @@
-"""ImportProducts' service over a real pool and a fresh migrated database per test."""
+"""Services over a real pool and a fresh migrated database per test.
+
+``transactor`` is what the services run on; ``db`` a session to look at (and
+prepare) the data.
+"""
 
 from __future__ import annotations
 

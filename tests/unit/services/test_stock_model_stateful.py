@@ -5,7 +5,7 @@ reservations), transfers, counts, deltas, reservations, releases and
 replayed requests. After every step the service's decision (accepted or
 refused) and the level(s) it returns must match the model, and the stored
 levels must equal both the model and the sums of their ledger rows.
-``tests/integration/stock/test_stock_model_stateful_pg.py`` runs the same
+``tests/integration/services/test_stock_model_stateful_pg.py`` runs the same
 kind of machine against PostgreSQL.
 """
 

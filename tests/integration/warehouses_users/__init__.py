@@ -1,1 +1,0 @@
-"""WarehouseRepository and UserRepository on PostgreSQL."""

@@ -1,1 +1,0 @@
-"""Unit tests of the user slice (domain, roles, passwords, service over fakes, servicer mapping)."""

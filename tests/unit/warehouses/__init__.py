@@ -1,1 +1,0 @@
-"""Unit tests of the warehouse slice (domain, service over fakes, servicer mapping)."""
