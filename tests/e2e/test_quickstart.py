@@ -8,16 +8,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psycopg
 
-from .conftest import ServerProcess
+from tests.readme_blocks import DEFAULT_TARGET, expected_python_output, python_block
 
-if TYPE_CHECKING:  # mypy sees tests/ as a namespace package; pytest puts tests/ itself on sys.path
-    from tests.readme_blocks import DEFAULT_TARGET, expected_python_output, python_block
-else:
-    from readme_blocks import DEFAULT_TARGET, expected_python_output, python_block
+from .conftest import ServerProcess
 
 
 def run_quickstart(server: ServerProcess, tmp_path: Path) -> str:

@@ -13,18 +13,14 @@ import shlex
 import uuid
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from google.protobuf import descriptor, descriptor_pool, json_format, message, message_factory
 from grpc_health.v1 import health_pb2  # noqa: F401 (puts grpc.health.v1 into the pool)
 
 from inventory_client.v1 import product_pb2, stock_pb2, transaction_pb2, user_pb2, warehouse_pb2  # noqa: F401
-
-if TYPE_CHECKING:  # mypy sees tests/ as a namespace package; pytest puts tests/ itself on sys.path
-    from tests.readme_blocks import DEFAULT_TARGET, grpcurl_block
-else:
-    from readme_blocks import DEFAULT_TARGET, grpcurl_block
+from tests.readme_blocks import DEFAULT_TARGET, grpcurl_block
 
 MOVEMENTS = {"ReceiveStock", "ReserveStock", "ShipStock"}
 
