@@ -9,10 +9,16 @@ reported::
 
     .venv/bin/python bench/bench_observability.py            # 20000 calls x 7 rounds
     .venv/bin/python bench/bench_observability.py --calls 5000 --rounds 3
+    .venv/bin/python bench/bench_observability.py --server   # a real server's CPU per call, by setting
 
 Configurations: everything off; metrics only; metrics + the access line (text
 and JSON, written to /dev/null); metrics + access line + tracing (SDK provider,
 batching into an exporter that drops the spans).
+
+``--server`` measures the same end to end: a real server process per setting
+(its log to a file, spans with ``OTEL_TRACES_EXPORTER=console`` to that file
+too), the same sequential GetWarehouse calls, and the server's own CPU time
+per call from /proc.
 """
 
 from __future__ import annotations
@@ -117,11 +123,67 @@ def configurations() -> dict[str, Callable[[], ObservabilityInterceptor]]:
     }
 
 
+SERVER_SETTINGS: dict[str, dict[str, str]] = {
+    "everything off": {"INVENTORY_LOG_LEVEL": "WARNING"},
+    "metrics": {"INVENTORY_LOG_LEVEL": "WARNING", "INVENTORY_METRICS_PORT": "0"},
+    "metrics + json access line": {
+        "INVENTORY_LOG_LEVEL": "INFO",
+        "INVENTORY_LOG_FORMAT": "json",
+        "INVENTORY_METRICS_PORT": "0",
+    },
+    "metrics + json access line + tracing": {
+        "INVENTORY_LOG_LEVEL": "INFO",
+        "INVENTORY_LOG_FORMAT": "json",
+        "INVENTORY_METRICS_PORT": "0",
+        "OTEL_TRACES_EXPORTER": "console",
+    },
+}
+
+
+def server_cpu_per_call(calls: int, rounds: int) -> None:
+    """Microseconds of server CPU per GetWarehouse, for each setting (median of ``rounds`` servers)."""
+    import uuid
+
+    import psycopg
+    from harness import cpu_seconds, free_port, running_server, throwaway_database
+
+    from inventory_client.v1 import warehouse_pb2_grpc
+
+    results: dict[str, list[float]] = {name: [] for name in SERVER_SETTINGS}
+    with throwaway_database() as dsn:
+        warehouse = uuid.uuid4()
+        with psycopg.connect(dsn) as conn:
+            conn.execute(
+                "INSERT INTO warehouses (id, code, name) VALUES (%s, 'BENCH', 'Bench')", (warehouse,)
+            )
+        for _ in range(rounds):
+            for name, env in SERVER_SETTINGS.items():
+                if env.get("INVENTORY_METRICS_PORT") == "0":
+                    env = {**env, "INVENTORY_METRICS_PORT": str(free_port())}
+                with running_server(dsn, env) as server, grpc.insecure_channel(server.target) as channel:
+                    stub = warehouse_pb2_grpc.WarehouseServiceStub(channel)
+                    request = warehouse_pb2.GetWarehouseRequest(id=str(warehouse))
+                    for _ in range(200):  # warm-up: connections, prepared statements
+                        stub.GetWarehouse(request)
+                    before = cpu_seconds(server.pid)
+                    for _ in range(calls):
+                        stub.GetWarehouse(request)
+                    results[name].append((cpu_seconds(server.pid) - before) / calls * 1e6)
+    base = statistics.median(results["everything off"])
+    print(f"server CPU per GetWarehouse, everything off: {base:.0f} us ({calls} calls x {rounds} servers)")
+    for name, values in results.items():
+        print(f"{name:40s} {statistics.median(values):6.0f} us  (+{statistics.median(values) - base:.0f})")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--server", action="store_true", help="measure a real server process instead")
     args = parser.parse_args()
+    if args.server:
+        server_cpu_per_call(min(args.calls, 3000), min(args.rounds, 3))
+        return
     builds = configurations()
     results: dict[str, list[float]] = {name: [] for name in builds}
     bare: list[float] = []
