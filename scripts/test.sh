@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run every check and every test: lint, types, contract (buf lint, breaking,
-# stale codegen), Dockerfile lint, the query builder's doctests, then pytest
-# (unit, integration, e2e).
+# Run every check and every test: lint, types, layer rules (import-linter), contract
+# (buf lint, breaking, stale codegen), Dockerfile lint, the query builder's doctests,
+# then pytest (unit, integration, e2e).
 # Extra arguments go to pytest, e.g. scripts/test.sh tests/unit -k etag
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +31,8 @@ step "ruff"
 .venv/bin/ruff format --check .
 step "mypy"
 .venv/bin/mypy server client/inventory_client tests scripts bench
+step "layer rules (import-linter)"
+.venv/bin/lint-imports
 step "generated code is current"
 .venv/bin/python scripts/codegen.py --check
 if command -v npm >/dev/null 2>&1; then
