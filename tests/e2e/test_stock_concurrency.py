@@ -1,9 +1,10 @@
 """Stock invariants under concurrency: many clients moving stock at once through the real server.
 
 After thousands of random movements by 32 concurrent clients the database
-must still satisfy DESIGN.md's invariants, every level must equal the sum of
-its ledger rows, and no client may have seen a conflict or a server error:
-deadlocks and serialization failures are the server's business.
+must still satisfy the invariants of docs/stock.md ("Levels and invariants"),
+every level must equal the sum of its ledger rows, and no client may have seen
+a conflict or a server error: deadlocks and serialization failures are the
+server's business (docs/stock.md, "Concurrency design").
 """
 
 from __future__ import annotations
