@@ -16,9 +16,10 @@ void.
 Everything else is the SDK's, read from the environment as the spec says:
 ``OTEL_SERVICE_NAME`` (default here: "inventory-server"),
 ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_TRACES_SAMPLER`` (+ ``_ARG``),
-``OTEL_BSP_*`` (batching), ``OTEL_EXPORTER_OTLP_*`` (endpoint, protocol,
-headers, TLS). The OTLP exporter is an optional extra:
-``pip install 'inventory-server[otlp]'`` (the image installs it).
+``OTEL_BSP_*`` (batching), ``OTEL_EXPORTER_OTLP_*`` (endpoint, protocol:
+``grpc`` by default, ``http/protobuf`` picks the HTTP exporter; headers,
+TLS). The OTLP exporter is an optional extra: ``pip install
+'inventory-server[otlp]'`` (the image installs it).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def tracer_provider_from_environment(environ: Mapping[str, str] | None = None) -
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    exporters = [_exporter(name) for name in names]  # all found before anything starts
+    exporters = [_exporter(_entry_point_name(name, environ)) for name in names]  # all found first
     attributes = {} if environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: DEFAULT_SERVICE_NAME}
     provider = TracerProvider(resource=Resource.create(attributes))
     for name, exporter in zip(names, exporters, strict=True):
@@ -80,6 +81,20 @@ def tracer_provider_from_environment(environ: Mapping[str, str] | None = None) -
         processor = SimpleSpanProcessor if name == "console" else BatchSpanProcessor
         provider.add_span_processor(processor(exporter))
     return provider
+
+
+def _entry_point_name(name: str, environ: Mapping[str, str]) -> str:
+    """``otlp`` is the gRPC or the HTTP exporter, as ``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`` says.
+
+    >>> _entry_point_name("otlp", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})
+    'otlp_proto_http'
+    >>> _entry_point_name("otlp", {})
+    'otlp_proto_grpc'
+    """
+    if name != "otlp":
+        return name
+    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    return "otlp_proto_http" if (protocol or "grpc").strip() == "http/protobuf" else "otlp_proto_grpc"
 
 
 def _exporter(name: str) -> SpanExporter:

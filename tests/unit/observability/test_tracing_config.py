@@ -51,3 +51,28 @@ def test_otel_service_name_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     assert provider is not None
     assert provider.resource.attributes["service.name"] == "inventory-eu"
     provider.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("environ", "exporter_module"),
+    [
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, "opentelemetry.exporter.otlp.proto.grpc"),
+        (
+            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+            "opentelemetry.exporter.otlp.proto.http",
+        ),
+        (
+            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"},
+            "opentelemetry.exporter.otlp.proto.grpc",
+        ),
+    ],
+)
+def test_otlp_uses_the_protocol_asked_for_and_batches(environ: dict[str, str], exporter_module: str) -> None:
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = tracer_provider_from_environment(environ)
+    assert provider is not None
+    (processor,) = provider._active_span_processor._span_processors  # the SDK keeps them here
+    assert isinstance(processor, BatchSpanProcessor)
+    assert type(processor.span_exporter).__module__.startswith(exporter_module)
+    provider.shutdown()  # nothing was traced: nothing is sent
