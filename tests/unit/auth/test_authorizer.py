@@ -49,14 +49,17 @@ class FakeUsers:
         return self.roles.get(user_id)
 
 
-def _authorizer(tmp_path: Path, users: FakeUsers | None = None, with_policy: bool = True) -> Authorizer:
+def _authorizer(
+    tmp_path: Path, users: FakeUsers | None = None, with_policy: bool = True, with_tokens: bool = True
+) -> Authorizer:
     policy = None
     if with_policy:
         (tmp_path / "policy.yaml").write_text(POLICY)
         names = permission_names()
         policy = WatchedFile(tmp_path / "policy.yaml", lambda t: parse_policy(t, names), "policy")
         policy.load()
-    return Authorizer(policy=policy, tokens=FakeTokens(), users=users or FakeUsers({}))
+    tokens = FakeTokens() if with_tokens else None
+    return Authorizer(policy=policy, tokens=tokens, users=users or FakeUsers({}))
 
 
 async def test_no_credentials_under_a_policy_is_unauthenticated(tmp_path: Path) -> None:
@@ -143,3 +146,13 @@ def test_performer_rules() -> None:
         context.acting_user.reset(tokens[0])  # type: ignore[arg-type]
         context.may_act_for_users.reset(tokens[1])  # type: ignore[arg-type]
     check_performer(other)  # defaults: no policy, anyone may be named
+
+
+async def test_without_token_settings_a_token_is_refused_under_a_policy_and_ignored_without(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(Unauthenticated):
+        await _authorizer(tmp_path, with_tokens=False).identify("valid:till", "spiffe://shop/orders")
+    development = _authorizer(tmp_path, with_policy=False, with_tokens=False)
+    identity = await development.identify("anything", "")
+    assert identity.principal == ""
