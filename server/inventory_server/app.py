@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from google.protobuf import descriptor_pool
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
@@ -97,15 +98,9 @@ SERVICE_NAMES: tuple[str, ...] = (
 
 
 def permission_names() -> list[str]:
-    """Every method a policy may name: the inventory services', reflection's and health's."""
-    services = [
-        module.DESCRIPTOR.services_by_name[name.rsplit(".", 1)[1]]
-        for module, name in zip(
-            (product_pb2, warehouse_pb2, user_pb2, stock_pb2, transaction_pb2, stats_pb2),
-            SERVICE_NAMES,
-            strict=True,
-        )
-    ]
+    """Every method a policy may name: the inventory services', health's and reflection's."""
+    pool = descriptor_pool.Default()  # the generated modules imported above registered them
+    services = [pool.FindServiceByName(name) for name in SERVICE_NAMES]
     services.append(health_pb2.DESCRIPTOR.services_by_name["Health"])
     return [*method_names(services), *(f"{name}/ServerReflectionInfo" for name in REFLECTION_SERVICE_NAMES)]
 
