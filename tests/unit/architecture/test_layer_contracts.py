@@ -73,6 +73,8 @@ def test_the_domain_contract_forbids_every_other_module_of_the_server() -> None:
 # (module that gains the import, the import, the contract that must break)
 FORBIDDEN = [
     ("domain/product.py", "import inventory_server.config", "domain"),
+    ("db/database.py", "import inventory_server.repositories.products", "db"),
+    ("db/query/select.py", "import inventory_server.cache.product_cache", "db"),
     ("repositories/products.py", "import inventory_server.services.products", "repositories"),
     ("services/products.py", "import inventory_server.api.errors", "services"),
     ("api/products.py", "import inventory_server.repositories.products", "api"),
