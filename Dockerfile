@@ -1,7 +1,9 @@
 # inventory-server: the gRPC service and its migration CLI in one image.
 #
 #   docker build -t inventory-server:0.1.0 .
-#   docker run --rm -p 50051:50051 -e DATABASE_URL=postgresql://app@db:5432/inventory inventory-server:0.1.0
+#   docker run --rm -p 127.0.0.1:50051:50051 -e DATABASE_URL=postgresql://app@db:5432/inventory \
+#       -e INVENTORY_HOST='[::]' -e INVENTORY_ALLOW_INSECURE_LISTEN=true inventory-server:0.1.0
+#   (development: without TLS and a policy the server otherwise listens on loopback only)
 #   docker run --rm -e DATABASE_URL=... --entrypoint inventory-migrate inventory-server:0.1.0 migrate --wait-for-db 60
 #
 #   docker build --build-arg REVISION="$(git rev-parse HEAD)" \

@@ -36,6 +36,10 @@ class UserRoles:
         self.clock = clock
         self._entries: OrderedDict[UUID, tuple[str | None, float]] = OrderedDict()
 
+    def __len__(self) -> int:
+        """Cached answers (bounded by ``max_entries``)."""
+        return len(self._entries)
+
     async def role_of(self, user_id: UUID) -> str | None:
         now = self.clock()
         entry = self._entries.get(user_id)
