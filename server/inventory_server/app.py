@@ -69,6 +69,7 @@ from inventory_server.observability.metrics import (
 from inventory_server.repositories.instrumentation import query_stats
 from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
 from inventory_server.services.maintenance import IdempotencyPurger
+from inventory_server.services.product_import import ImportLimits, ProductImportService
 from inventory_server.services.products import ProductService
 from inventory_server.services.reservations import ReservationService
 from inventory_server.services.stats import DatabaseReader, StatsService, StatsSources
@@ -264,9 +265,19 @@ class Application:
 
     def _add_servicers(self) -> None:
         tokens = page_tokens(self.settings)
+        s = self.settings
         products = ProductService(self.transactor, self.product_cache)
+        importer = ProductImportService(
+            self.transactor,
+            self.product_cache,
+            limits=ImportLimits(
+                idle_timeout=s.import_idle_timeout,
+                max_concurrent=s.import_max_concurrent,
+                max_bytes=s.import_max_bytes,
+            ),
+        )
         product_pb2_grpc.add_ProductServiceServicer_to_server(
-            ProductServicer(products, page_tokens=tokens), self.server
+            ProductServicer(products, importer, page_tokens=tokens), self.server
         )
         warehouses = WarehouseService(self.transactor)
         warehouse_pb2_grpc.add_WarehouseServiceServicer_to_server(

@@ -40,6 +40,11 @@ class Settings:
     auth_user_cache_seconds: float = 5.0
     # plaintext port serving only grpc.health.v1, for kubelet probes when TLS is on; 0 = none
     health_port: int = 0
+    # ImportProducts: the longest wait for the next message, imports running at once per replica,
+    # and what one import may hold until its stream ends (text + 256 bytes per row)
+    import_idle_timeout: float = 10.0
+    import_max_concurrent: int = 2
+    import_max_bytes: int = 64 * 1024 * 1024
     # request limits: largest request message grpc accepts (refused before parsing) and
     # concurrent calls (HTTP/2 streams) per client connection
     max_receive_message_bytes: int = 4 * 1024 * 1024
@@ -161,6 +166,9 @@ ENVIRONMENT: Mapping[str, str] = {
     "tls_key_file": "INVENTORY_TLS_KEY_FILE",
     "tls_client_ca_file": "INVENTORY_TLS_CLIENT_CA_FILE",
     "health_port": "INVENTORY_HEALTH_PORT",
+    "import_idle_timeout": "INVENTORY_IMPORT_IDLE_TIMEOUT",
+    "import_max_concurrent": "INVENTORY_IMPORT_MAX_CONCURRENT",
+    "import_max_bytes": "INVENTORY_IMPORT_MAX_BYTES",
     "max_receive_message_bytes": "INVENTORY_MAX_RECEIVE_MESSAGE_BYTES",
     "max_concurrent_streams": "INVENTORY_MAX_CONCURRENT_STREAMS",
     "pool_min_size": "INVENTORY_POOL_MIN_SIZE",
@@ -420,6 +428,11 @@ def validate(s: Settings) -> None:
             problems.append(f"INVENTORY_PAGE_TOKEN_KEYS {exc}")  # never the keys themselves
     if not 1024 <= s.max_receive_message_bytes <= 2**31 - 1:
         problems.append("INVENTORY_MAX_RECEIVE_MESSAGE_BYTES must be 1024-2147483647")
+    if s.import_idle_timeout <= 0 or s.import_max_concurrent < 1 or s.import_max_bytes < 1024:
+        problems.append(
+            "INVENTORY_IMPORT_IDLE_TIMEOUT must be positive, INVENTORY_IMPORT_MAX_CONCURRENT >= 1 and "
+            "INVENTORY_IMPORT_MAX_BYTES >= 1024"
+        )
     if s.idle_in_transaction_timeout_ms < 0:
         problems.append("INVENTORY_IDLE_IN_TRANSACTION_TIMEOUT_MS must be >= 0 (0 = off)")
     if s.max_concurrent_streams < 1:

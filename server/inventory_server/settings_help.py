@@ -27,6 +27,11 @@ MEANINGS: Mapping[str, str] = {
     "tls_key_file": "PEM private key of the server certificate",
     "tls_client_ca_file": "PEM CA bundle: require and verify client certificates (mutual TLS)",
     "health_port": "plaintext port serving only grpc.health.v1, for kubelet probes under TLS; 0 = off",
+    "import_idle_timeout": "seconds ImportProducts waits for the next message before ending the stream "
+    "DEADLINE_EXCEEDED",
+    "import_max_concurrent": "ImportProducts calls running at once per replica; more -> RESOURCE_EXHAUSTED",
+    "import_max_bytes": "product text (plus 256 bytes per row) one import may hold until its stream ends; "
+    "more -> INVALID_ARGUMENT",
     "max_receive_message_bytes": "largest request message in bytes; larger ones are refused "
     "RESOURCE_EXHAUSTED before they are parsed",
     "max_concurrent_streams": "concurrent calls (HTTP/2 streams) one client connection may have open",

@@ -93,7 +93,7 @@ def to_status(error: d.DomainError) -> grpc.Status:
         details.append(
             _pack(error_details_pb2.ResourceInfo(resource_type=error.resource, resource_name=name))
         )
-    if isinstance(error, d.Unavailable | d.Conflict):
+    if isinstance(error, d.Unavailable | d.Conflict | d.ResourceExhausted):
         details.append(
             _pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(nanos=100_000_000)))
         )

@@ -2,10 +2,12 @@
 
 Rules (the README's "Bulk import" paragraph tells callers the same):
 
+* the stream is read to its end before the transaction starts, with no
+  connection held (``services.import_stream``: per-message idle timeout, row
+  and byte bounds, at most ``INVENTORY_IMPORT_MAX_CONCURRENT`` imports at once);
 * each row is validated as it arrives (``NewProduct.validate``); an invalid row is
-  rejected with its index, sku as sent and reason, and not loaded;
-* valid rows go to a TEMP staging table with COPY, ``batch_rows`` at a time, so
-  the server holds at most one batch of the stream in memory;
+  rejected with its index, sku as sent (cut to 64 characters) and reason, and not loaded;
+* valid rows go to a TEMP staging table with COPY, ``batch_rows`` at a time;
 * a sku repeated in the stream (case-insensitively) is loaded from its *first*
   row; later rows with it are rejected ("duplicates the sku of row N");
 * a sku of a soft-deleted product is rejected: an import never undeletes;
@@ -15,9 +17,10 @@ Rules (the README's "Bulk import" paragraph tells callers the same):
   updated + rejected always equals the number of rows received;
 * ``all_or_nothing`` (read from the first message): if any row is rejected,
   nothing is loaded and the answer lists the rejections with zero counts;
-* at most ``max_rows`` rows per stream, else INVALID_ARGUMENT and nothing loaded;
-* at most ``max_listed`` rejections are listed (the first by index); the count
-  covers all of them.
+* at most ``max_rows`` rows and ``max_bytes`` of product text per stream, else
+  INVALID_ARGUMENT and nothing loaded;
+* at most ``max_listed`` rejections (and 256 KiB of their text) are listed (the
+  first by index); the count covers all of them.
 
 The import runs in one write unit (atomic for database errors) and is never
 re-run by the transactor: the stream cannot be replayed.
@@ -25,54 +28,27 @@ re-run by the transactor: the stream cannot be replayed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterable
-from dataclasses import dataclass, field
 
 from inventory_server.cache.product_cache import ProductCache
-from inventory_server.domain.errors import FieldViolation, InvalidArgument
 from inventory_server.domain.product import NewProduct
 from inventory_server.repositories.interfaces import ProductImportRepository
-from inventory_server.repositories.product_import import MERGE_CHUNK_ROWS, StagedRow, staged_row
+from inventory_server.repositories.product_import import MERGE_CHUNK_ROWS, staged_row
+from inventory_server.services.import_stream import (
+    ImportGate,
+    ImportLimits,
+    ImportResult,
+    ImportRow,
+    ReadImport,
+    RejectedRow,
+    read_import,
+)
 from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
-MAX_IMPORT_ROWS = 1_000_000
-MAX_LISTED_REJECTIONS = 1000
 COPY_BATCH_ROWS = 2000
 
-
-@dataclass(frozen=True, slots=True)
-class ImportRow:
-    """One row of the stream: the sku exactly as sent (for rejections) and the parsed product."""
-
-    sku_sent: str
-    product: NewProduct
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedRow:
-    index: int
-    sku: str
-    reason: str
-
-
-@dataclass(slots=True)
-class ImportResult:
-    inserted: int = 0
-    updated: int = 0
-    rejected_count: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
-
-
-def rejection_reason(product: NewProduct) -> str | None:
-    """Why ``product`` cannot be loaded, or None when it can."""
-    try:
-        product.validate()
-    except InvalidArgument as exc:
-        return "; ".join(f"{v.field}: {v.description}" for v in exc.violations) or exc.message
-    texts = (product.name, product.description, *product.attributes.keys(), *product.attributes.values())
-    if any("\x00" in text for text in texts):
-        return "text fields must not contain NUL characters"
-    return None
+__all__ = ["ImportLimits", "ImportResult", "ImportRow", "ProductImportService", "RejectedRow"]
 
 
 class ProductImportService:
@@ -83,27 +59,36 @@ class ProductImportService:
         transactor: Transactor[UnitOfWork],
         cache: ProductCache | None = None,
         *,
-        max_rows: int = MAX_IMPORT_ROWS,
-        max_listed: int = MAX_LISTED_REJECTIONS,
+        limits: ImportLimits | None = None,
         batch_rows: int = COPY_BATCH_ROWS,
         merge_rows: int = MERGE_CHUNK_ROWS,
     ) -> None:
         self.transactor = transactor
         self.cache = cache if cache is not None else ProductCache.disabled()
-        self.max_rows = max_rows
-        self.max_listed = max_listed
+        self.limits = limits or ImportLimits()
+        self.gate = ImportGate(self.limits.max_concurrent)
         self.batch_rows = batch_rows
         self.merge_rows = merge_rows
 
+    @property
+    def max_listed(self) -> int:
+        return self.limits.max_listed
+
     async def import_products(self, rows: AsyncIterable[ImportRow], *, all_or_nothing: bool) -> ImportResult:
+        """Read the whole stream (no connection held), then load it in one transaction."""
+        with self.gate.admit():
+            read = await read_import(rows, self.limits)
+            return await self._load(read, all_or_nothing=all_or_nothing)
+
+    async def _load(self, read: ReadImport, *, all_or_nothing: bool) -> ImportResult:
         merged = False
 
         async def work(uow: UnitOfWork) -> ImportResult:
             nonlocal merged
             repo = uow.product_import
             await repo.create_staging()
-            result = ImportResult()
-            staged = await self._stage(rows, repo, result)
+            result = dataclasses.replace(read.result, rejected=list(read.result.rejected))
+            staged = await self._stage(read.rows, repo)
             if staged:
                 await repo.analyze()
                 refused = await repo.reject_duplicates() + await repo.reject_deleted()
@@ -129,35 +114,13 @@ class ProductImportService:
             if merged:  # cached products may have changed (NOTIFY tells the other replicas)
                 self.cache.clear()
 
-    async def _stage(
-        self, rows: AsyncIterable[ImportRow], repo: ProductImportRepository, result: ImportResult
-    ) -> int:
-        """COPY the valid rows a batch at a time; record the invalid ones; the number staged."""
-        batch: list[StagedRow] = []
-        staged = 0
-        index = -1
-        async for row in rows:
-            index += 1
-            if index >= self.max_rows:
-                raise InvalidArgument(
-                    f"an import takes at most {self.max_rows} rows; split the stream",
-                    violations=[FieldViolation("stream", f"at most {self.max_rows} rows")],
-                    reason="IMPORT_TOO_LARGE",
-                )
-            reason = rejection_reason(row.product)
-            if reason is not None:
-                result.rejected_count += 1
-                if len(result.rejected) < self.max_listed:
-                    result.rejected.append(RejectedRow(index, row.sku_sent, reason))
-                continue
-            batch.append(staged_row(index, row.product))
-            staged += 1
-            if len(batch) >= self.batch_rows:
-                await repo.copy(batch)
-                batch = []
-        if batch:
-            await repo.copy(batch)
-        return staged
+    async def _stage(self, rows: list[tuple[int, NewProduct]], repo: ProductImportRepository) -> int:
+        """COPY the valid rows a batch at a time; the number staged."""
+        for start in range(0, len(rows), self.batch_rows):
+            await repo.copy(
+                [staged_row(index, product) for index, product in rows[start : start + self.batch_rows]]
+            )
+        return len(rows)
 
 
 class _NothingLoaded(Exception):

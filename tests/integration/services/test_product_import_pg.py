@@ -14,7 +14,7 @@ from inventory_server.db.transaction_manager import TransactionManager
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.repositories.instrumentation import query_stats
 from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
-from inventory_server.services.product_import import ImportRow, ProductImportService
+from inventory_server.services.product_import import ImportLimits, ImportRow, ProductImportService
 
 from .import_helpers import by_sku, product_count, row, rows
 
@@ -44,9 +44,11 @@ async def test_new_skus_are_inserted_and_existing_ones_updated_with_a_new_versio
     assert after["create_time"] == before["create_time"]
 
 
-async def test_rows_are_copied_a_batch_at_a_time_while_the_stream_still_arrives(
+async def test_the_stream_is_read_before_any_database_work_then_copied_a_batch_at_a_time(
     transactor: Transactions, db: Conn
 ) -> None:
+    # Issue 9, finding 1: reading a client's stream inside the transaction let silent clients
+    # hold pooled connections; now nothing reaches the database until the stream has ended.
     seen_while_streaming: list[int] = []
     start = copies()
 
@@ -59,7 +61,7 @@ async def test_rows_are_copied_a_batch_at_a_time_while_the_stream_still_arrives(
     service = ProductImportService(transactor, batch_rows=3)
     result = await service.import_products(slow_stream(), all_or_nothing=False)
     assert result.inserted == 10
-    assert seen_while_streaming == [2]  # rows 0-5 were in the database before row 7 was read
+    assert seen_while_streaming == [0]
     assert copies() - start == 4
     assert await product_count(db) == 10
 
@@ -67,7 +69,7 @@ async def test_rows_are_copied_a_batch_at_a_time_while_the_stream_still_arrives(
 async def test_a_stream_past_the_limit_is_invalid_argument_and_loads_nothing(
     transactor: Transactions, db: Conn
 ) -> None:
-    service = ProductImportService(transactor, max_rows=5, batch_rows=2)
+    service = ProductImportService(transactor, limits=ImportLimits(max_rows=5), batch_rows=2)
     with pytest.raises(InvalidArgument) as info:
         await service.import_products(rows(row(f"L-{i}") for i in range(6)), all_or_nothing=False)
     assert info.value.reason == "IMPORT_TOO_LARGE"
@@ -130,7 +132,7 @@ async def test_the_listing_keeps_the_first_rejections_by_index_and_the_count_all
     transactor: Transactions,
 ) -> None:
     stream = [row("", "bad"), row("S-1"), row("S-1"), row("", "bad"), row("s-1"), row("", "bad")]
-    result = await ProductImportService(transactor, max_listed=3).import_products(
+    result = await ProductImportService(transactor, limits=ImportLimits(max_listed=3)).import_products(
         rows(stream), all_or_nothing=False
     )
     assert result.rejected_count == 5
