@@ -200,11 +200,12 @@ class Application:
         grpc_metrics = None if self.metrics_registry is None else GrpcMetrics(self.metrics_registry)
         # The observability interceptor first (outermost): it sees every call as the caller does.
         self.server = aio.server(
-            # AuthInterceptor innermost: its denials are counted and logged by the two outer ones.
+            # Authentication before CallInterceptor parses the request (api/auth.py says why);
+            # the observability interceptor still sees and logs every refusal.
             interceptors=[
                 ObservabilityInterceptor(grpc_metrics, tracer),
+                AuthInterceptor(self.authorizer, self.method_stats),
                 CallInterceptor(self.method_stats),
-                AuthInterceptor(self.authorizer),
             ],
             options=server_options(s),
         )

@@ -228,3 +228,30 @@ def _eventually(check: object, timeout: float = 10.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("condition not reached in time")
+
+
+def test_authentication_comes_before_the_request_is_parsed_and_refusals_are_counted(
+    setup: tuple[ServerProcess, Issuer, Path], channel: grpc.Channel
+) -> None:
+    from inventory_client.v1 import stats_pb2
+
+    _, issuer, _ = setup
+    method = "inventory.v1.ProductService/GetProduct"
+    raw = channel.unary_unary("/" + method, request_serializer=bytes, response_deserializer=bytes)
+    garbage = b"\xff\xff\xff\xff"
+    with pytest.raises(grpc.RpcError) as anonymous:
+        raw(garbage, timeout=5)
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as allowed:
+        raw(garbage, metadata=bearer(issuer.token(PRINCIPAL[method])), timeout=5)
+    assert allowed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    stats_method = "inventory.v1.StatsService/GetStats"
+    stats = channel.unary_unary(
+        "/" + stats_method,
+        request_serializer=stats_pb2.GetStatsRequest.SerializeToString,
+        response_deserializer=stats_pb2.GetStatsResponse.FromString,
+    )(stats_pb2.GetStatsRequest(), metadata=bearer(issuer.token(PRINCIPAL[stats_method])), timeout=5)
+    (figures,) = [m for m in stats.methods if m.method == "/" + method]
+    assert figures.errors_by_code["UNAUTHENTICATED"] >= 1
+    assert figures.errors_by_code["PERMISSION_DENIED"] >= 1
+    assert figures.errors_by_code["INVALID_ARGUMENT"] >= 1

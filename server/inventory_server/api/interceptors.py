@@ -3,8 +3,8 @@
 Every inventory.v1 call passes through here:
 - the caller's deadline goes into ``inventory_server.context``, so the
   database work is bounded by it;
-- the caller's identity is set by ``api.auth.AuthInterceptor``, which runs
-  inside this one (so its denials are counted here too);
+- the caller's identity was set by ``api.auth.AuthInterceptor``, which runs
+  before this one (and counts the calls it refuses itself);
 - a ``DomainError`` becomes its status with rich details (``api.errors``);
   any other exception becomes INTERNAL with a generic message (the traceback
   goes to the log, never to the caller);
