@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import Token
@@ -32,10 +33,12 @@ from grpc import aio
 from inventory_server import context
 from inventory_server.api.errors import status_code_for, to_status
 from inventory_server.api.metrics import MethodStats
-from inventory_server.auth.authorizer import Authorizer, Identity
+from inventory_server.auth.authorizer import Authorizer, Identity, Refusal, RefusalObserver
 from inventory_server.auth.principals import bearer_token, certificate_principal
 from inventory_server.domain.errors import DomainError
 from inventory_server.observability.calls import note_principal
+
+log = logging.getLogger(__name__)
 
 # The methods whose refusals go into the Stats figures (those CallInterceptor counts).
 COUNTED_PREFIX = "inventory.v1."
@@ -56,9 +59,15 @@ def _certificate_principal(ctx: Context) -> str:
 class AuthInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps every handler (all four kinds) except those under ``OPEN_PREFIXES``."""
 
-    def __init__(self, authorizer: Authorizer, stats: MethodStats | None = None) -> None:
+    def __init__(
+        self,
+        authorizer: Authorizer,
+        stats: MethodStats | None = None,
+        on_refused: RefusalObserver | None = None,
+    ) -> None:
         self.authorizer = authorizer
         self.stats = stats
+        self.on_refused = on_refused
 
     async def intercept_service(
         self,
@@ -87,19 +96,31 @@ class AuthInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
     async def _admit(self, method: str, ctx: Context) -> list[tuple[Any, Token[Any]]]:
         """Authenticate and authorize (aborting the call otherwise); set the identity, return reset tokens."""
         started = time.perf_counter()
+        principal = ""
         try:
             identity = await self.authorizer.identify(
                 bearer_token(ctx.invocation_metadata()), _certificate_principal(ctx)
             )
-            note_principal(identity.principal)  # for the access log line, denied calls included
+            principal = identity.principal
+            note_principal(principal)  # for the access log line, denied calls included
             self.authorizer.authorize(identity, method)
         except DomainError as error:
+            code = status_code_for(error).name
             if self.stats is not None and method.startswith(COUNTED_PREFIX):
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                self.stats.record("/" + method, status_code_for(error).name, elapsed_ms)
+                self.stats.record("/" + method, code, (time.perf_counter() - started) * 1000)
+            await self._tell(Refusal(method, principal, code))
             await ctx.abort_with_status(to_status(error))  # type: ignore[attr-defined]
             raise  # abort raised already; this keeps type checkers honest
         return _set(identity)
+
+    async def _tell(self, refusal: Refusal) -> None:
+        """The observer hears of the refusal; its failure must not change the caller's answer."""
+        if self.on_refused is None:
+            return
+        try:
+            await self.on_refused(refusal)
+        except Exception:
+            log.exception("the refusal observer failed for %s", refusal.method)
 
     def _unary(self, method: str, behaviour: Callable[[Any, Context], Awaitable[Any]]) -> Callable[..., Any]:
         async def wrapped(request: Any, ctx: Context) -> Any:

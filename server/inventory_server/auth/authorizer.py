@@ -56,6 +56,26 @@ class Identity:
     permissions: Permissions = ALLOW_ALL
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A call refused by authentication or authorization, for an observer such as an audit log.
+
+    ``principal`` is "" when the call did not authenticate; ``code`` is
+    ``UNAUTHENTICATED`` or ``PERMISSION_DENIED``. The request was not parsed
+    (authentication comes first), so no request fields are known.
+    """
+
+    method: str
+    principal: str
+    code: str
+
+
+class RefusalObserver(Protocol):
+    """Told about every refused call before the caller gets the answer (``api.auth.AuthInterceptor``)."""
+
+    async def __call__(self, refusal: Refusal) -> None: ...
+
+
 def method_names(services: Iterable[ServiceDescriptor]) -> list[str]:
     """Every full method name (``inventory.v1.ProductService/GetProduct``) of ``services``."""
     return [f"{service.full_name}/{method.name}" for service in services for method in service.methods]
