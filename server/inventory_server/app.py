@@ -75,6 +75,7 @@ from inventory_server.services.reservations import ReservationService
 from inventory_server.services.stats import DatabaseReader, StatsService, StatsSources
 from inventory_server.services.stock import StockService
 from inventory_server.services.stock_change_retention import StockChangePurger
+from inventory_server.services.stock_documents import StockDocumentService
 from inventory_server.services.stock_watch import StockWatchService, WatchSettings
 from inventory_server.services.transactions import TransactionService
 from inventory_server.services.user_roles import UserRoles
@@ -292,7 +293,14 @@ class Application:
             self.transactor, interval=self.settings.reservation_sweep_interval
         )
         stock_pb2_grpc.add_StockServiceServicer_to_server(
-            StockServicer(stock, self.stock_watch, self.reservations, page_tokens=tokens), self.server
+            StockServicer(
+                stock,
+                self.stock_watch,
+                self.reservations,
+                page_tokens=tokens,
+                documents=StockDocumentService(self.transactor),
+            ),
+            self.server,
         )
         transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
             TransactionServicer(TransactionService(self.transactor), page_tokens=tokens), self.server

@@ -416,9 +416,14 @@ class FakeStockLevels:
 class FakeLedger:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
+        self.document_id: UUID | None = None  # like the transaction-local setting: one per unit
+
+    async def tag_document(self, document_id: UUID) -> None:
+        self.document_id = document_id
 
     async def append(self, new: NewTransaction) -> StockTransaction:
         values = {f.name: getattr(new, f.name) for f in dataclasses.fields(new)}
+        values["document_id"] = self.document_id
         row = StockTransaction(**values, id=uuid.uuid4(), create_time=self.db.now())
         self.db.ledger.append(row)
         return row

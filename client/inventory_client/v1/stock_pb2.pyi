@@ -828,3 +828,313 @@ class ListReservationsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListReservationsResponse: _TypeAlias = ListReservationsResponse  # noqa: Y015
+
+@_typing.final
+class ApplyStockMovementsRequest(_message.Message):
+    """Request for ApplyStockMovements: a document of movement lines applied atomically."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PERFORMED_BY_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (AIP-155) of the whole document; required."""
+    performed_by: _builtins.str
+    """The user id of the member of staff who performed the movements; required."""
+    reference: _builtins.str
+    """Free-form external reference (delivery note, ...); lines without their own reference get it."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockMovementLine]:
+        """The lines, applied in order; 1 to 100."""
+
+    def __init__(
+        self,
+        *,
+        lines: _abc.Iterable[Global___StockMovementLine] | None = ...,
+        request_id: _builtins.str = ...,
+        performed_by: _builtins.str = ...,
+        reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines", "performed_by", b"performed_by", "reference", b"reference", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplyStockMovementsRequest: _TypeAlias = ApplyStockMovementsRequest  # noqa: Y015
+
+@_typing.final
+class StockMovementLine(_message.Message):
+    """One line of a document: exactly one movement."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIVE_FIELD_NUMBER: _builtins.int
+    SHIP_FIELD_NUMBER: _builtins.int
+    TRANSFER_FIELD_NUMBER: _builtins.int
+    ADJUST_FIELD_NUMBER: _builtins.int
+    RESERVE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def receive(self) -> Global___ReceiveLine:
+        """Book goods into a warehouse."""
+
+    @_builtins.property
+    def ship(self) -> Global___ShipLine:
+        """Book goods out of a warehouse (optionally against a reservation)."""
+
+    @_builtins.property
+    def transfer(self) -> Global___TransferLine:
+        """Move goods between two warehouses."""
+
+    @_builtins.property
+    def adjust(self) -> Global___AdjustLine:
+        """Correct on-hand stock."""
+
+    @_builtins.property
+    def reserve(self) -> Global___ReserveLine:
+        """Set stock aside."""
+
+    def __init__(
+        self,
+        *,
+        receive: Global___ReceiveLine | None = ...,
+        ship: Global___ShipLine | None = ...,
+        transfer: Global___TransferLine | None = ...,
+        adjust: Global___AdjustLine | None = ...,
+        reserve: Global___ReserveLine | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["adjust", b"adjust", "movement", b"movement", "receive", b"receive", "reserve", b"reserve", "ship", b"ship", "transfer", b"transfer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjust", b"adjust", "movement", b"movement", "receive", b"receive", "reserve", b"reserve", "ship", b"ship", "transfer", b"transfer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_movement: _TypeAlias = _typing.Literal["receive", "ship", "transfer", "adjust", "reserve"]  # noqa: Y015
+    _WhichOneofArgType_movement: _TypeAlias = _typing.Literal["movement", b"movement"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_movement) -> _WhichOneofReturnType_movement | None: ...
+
+Global___StockMovementLine: _TypeAlias = StockMovementLine  # noqa: Y015
+
+@_typing.final
+class ReceiveLine(_message.Message):
+    """A receipt line (see ReceiveStockRequest)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    product_id: _builtins.str
+    """The product id."""
+    warehouse_id: _builtins.str
+    """The receiving warehouse id."""
+    quantity: _builtins.int
+    """Units received; positive."""
+    reference: _builtins.str
+    """Overrides the document's reference."""
+    def __init__(
+        self,
+        *,
+        product_id: _builtins.str = ...,
+        warehouse_id: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["product_id", b"product_id", "quantity", b"quantity", "reference", b"reference", "warehouse_id", b"warehouse_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveLine: _TypeAlias = ReceiveLine  # noqa: Y015
+
+@_typing.final
+class ShipLine(_message.Message):
+    """A shipment line (see ShipStockRequest)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    RESERVATION_ID_FIELD_NUMBER: _builtins.int
+    product_id: _builtins.str
+    """The product id."""
+    warehouse_id: _builtins.str
+    """The shipping warehouse id."""
+    quantity: _builtins.int
+    """Units shipped; positive."""
+    reference: _builtins.str
+    """Overrides the document's reference."""
+    reservation_id: _builtins.str
+    """Optional: ship units of this reservation."""
+    def __init__(
+        self,
+        *,
+        product_id: _builtins.str = ...,
+        warehouse_id: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        reference: _builtins.str = ...,
+        reservation_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["product_id", b"product_id", "quantity", b"quantity", "reference", b"reference", "reservation_id", b"reservation_id", "warehouse_id", b"warehouse_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShipLine: _TypeAlias = ShipLine  # noqa: Y015
+
+@_typing.final
+class TransferLine(_message.Message):
+    """A transfer line (see TransferStockRequest)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    FROM_WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
+    TO_WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    product_id: _builtins.str
+    """The product id."""
+    from_warehouse_id: _builtins.str
+    """Where the units come from."""
+    to_warehouse_id: _builtins.str
+    """Where the units go."""
+    quantity: _builtins.int
+    """Units moved; positive."""
+    reference: _builtins.str
+    """Overrides the document's reference."""
+    def __init__(
+        self,
+        *,
+        product_id: _builtins.str = ...,
+        from_warehouse_id: _builtins.str = ...,
+        to_warehouse_id: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_warehouse_id", b"from_warehouse_id", "product_id", b"product_id", "quantity", b"quantity", "reference", b"reference", "to_warehouse_id", b"to_warehouse_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferLine: _TypeAlias = TransferLine  # noqa: Y015
+
+@_typing.final
+class AdjustLine(_message.Message):
+    """An adjustment line (see AdjustStockRequest)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
+    COUNTED_QUANTITY_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    product_id: _builtins.str
+    """The product id."""
+    warehouse_id: _builtins.str
+    """The warehouse id."""
+    counted_quantity: _builtins.int
+    """The counted quantity."""
+    delta: _builtins.int
+    """A signed, non-zero change."""
+    reason: _builtins.str
+    """Why; required."""
+    def __init__(
+        self,
+        *,
+        product_id: _builtins.str = ...,
+        warehouse_id: _builtins.str = ...,
+        counted_quantity: _builtins.int = ...,
+        delta: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment", "counted_quantity", b"counted_quantity", "delta", b"delta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment", "counted_quantity", b"counted_quantity", "delta", b"delta", "product_id", b"product_id", "reason", b"reason", "warehouse_id", b"warehouse_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_adjustment: _TypeAlias = _typing.Literal["counted_quantity", "delta"]  # noqa: Y015
+    _WhichOneofArgType_adjustment: _TypeAlias = _typing.Literal["adjustment", b"adjustment"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_adjustment) -> _WhichOneofReturnType_adjustment | None: ...
+
+Global___AdjustLine: _TypeAlias = AdjustLine  # noqa: Y015
+
+@_typing.final
+class ReserveLine(_message.Message):
+    """A reservation line (see ReserveStockRequest)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
+    product_id: _builtins.str
+    """The product id."""
+    warehouse_id: _builtins.str
+    """The warehouse id."""
+    quantity: _builtins.int
+    """Units to set aside; positive."""
+    reference: _builtins.str
+    """Overrides the document's reference."""
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """How long it holds (default 1 hour, at most 30 days)."""
+
+    def __init__(
+        self,
+        *,
+        product_id: _builtins.str = ...,
+        warehouse_id: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        reference: _builtins.str = ...,
+        ttl: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ttl", b"ttl"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["product_id", b"product_id", "quantity", b"quantity", "reference", b"reference", "ttl", b"ttl", "warehouse_id", b"warehouse_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReserveLine: _TypeAlias = ReserveLine  # noqa: Y015
+
+@_typing.final
+class ApplyStockMovementsResponse(_message.Message):
+    """Response for ApplyStockMovements."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    TRANSACTIONS_FIELD_NUMBER: _builtins.int
+    STOCK_LEVELS_FIELD_NUMBER: _builtins.int
+    document_id: _builtins.str
+    """The document's id; every ledger row it wrote carries it (ListTransactions filter document_id)."""
+    @_builtins.property
+    def transactions(self) -> _containers.RepeatedCompositeFieldContainer[_transaction_pb2.StockTransaction]:
+        """The ledger rows written, in line order (an adjustment that changed nothing writes none)."""
+
+    @_builtins.property
+    def stock_levels(self) -> _containers.RepeatedCompositeFieldContainer[Global___StockLevel]:
+        """Every level the document touched, as it left them, in (warehouse_id, product_id) order."""
+
+    def __init__(
+        self,
+        *,
+        document_id: _builtins.str = ...,
+        transactions: _abc.Iterable[_transaction_pb2.StockTransaction] | None = ...,
+        stock_levels: _abc.Iterable[Global___StockLevel] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document_id", b"document_id", "stock_levels", b"stock_levels", "transactions", b"transactions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplyStockMovementsResponse: _TypeAlias = ApplyStockMovementsResponse  # noqa: Y015

@@ -70,6 +70,11 @@ class StockServiceStub(object):
                 request_serializer=inventory_dot_v1_dot_stock__pb2.ListReservationsRequest.SerializeToString,
                 response_deserializer=inventory_dot_v1_dot_stock__pb2.ListReservationsResponse.FromString,
                 )
+        self.ApplyStockMovements = channel.unary_unary(
+                '/inventory.v1.StockService/ApplyStockMovements',
+                request_serializer=inventory_dot_v1_dot_stock__pb2.ApplyStockMovementsRequest.SerializeToString,
+                response_deserializer=inventory_dot_v1_dot_stock__pb2.ApplyStockMovementsResponse.FromString,
+                )
 
 
 class StockServiceServicer(object):
@@ -160,6 +165,15 @@ class StockServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyStockMovements(self, request, context):
+        """Applies a document of up to 100 movement lines atomically: all lines or
+        none, one request_id for the whole document, every ledger row tagged with
+        the document's id. A failing line is named by its index (lines[i]).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StockServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -212,6 +226,11 @@ def add_StockServiceServicer_to_server(servicer, server):
                     servicer.ListReservations,
                     request_deserializer=inventory_dot_v1_dot_stock__pb2.ListReservationsRequest.FromString,
                     response_serializer=inventory_dot_v1_dot_stock__pb2.ListReservationsResponse.SerializeToString,
+            ),
+            'ApplyStockMovements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyStockMovements,
+                    request_deserializer=inventory_dot_v1_dot_stock__pb2.ApplyStockMovementsRequest.FromString,
+                    response_serializer=inventory_dot_v1_dot_stock__pb2.ApplyStockMovementsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -394,5 +413,22 @@ class StockService(object):
         return grpc.experimental.unary_unary(request, target, '/inventory.v1.StockService/ListReservations',
             inventory_dot_v1_dot_stock__pb2.ListReservationsRequest.SerializeToString,
             inventory_dot_v1_dot_stock__pb2.ListReservationsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ApplyStockMovements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/inventory.v1.StockService/ApplyStockMovements',
+            inventory_dot_v1_dot_stock__pb2.ApplyStockMovementsRequest.SerializeToString,
+            inventory_dot_v1_dot_stock__pb2.ApplyStockMovementsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

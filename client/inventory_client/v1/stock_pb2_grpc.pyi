@@ -73,6 +73,11 @@ class StockServiceStub:
     """
     ListReservations: _grpc.UnaryUnaryMultiCallable[_stock_pb2.ListReservationsRequest, _stock_pb2.ListReservationsResponse]
     """Lists open reservations (units still set aside), keyset-paginated."""
+    ApplyStockMovements: _grpc.UnaryUnaryMultiCallable[_stock_pb2.ApplyStockMovementsRequest, _stock_pb2.ApplyStockMovementsResponse]
+    """Applies a document of up to 100 movement lines atomically: all lines or
+    none, one request_id for the whole document, every ledger row tagged with
+    the document's id. A failing line is named by its index (lines[i]).
+    """
 
 @_typing.type_check_only
 class StockServiceAsyncStub(StockServiceStub):
@@ -117,6 +122,11 @@ class StockServiceAsyncStub(StockServiceStub):
     """
     ListReservations: _aio.UnaryUnaryMultiCallable[_stock_pb2.ListReservationsRequest, _stock_pb2.ListReservationsResponse]  # type: ignore[assignment]
     """Lists open reservations (units still set aside), keyset-paginated."""
+    ApplyStockMovements: _aio.UnaryUnaryMultiCallable[_stock_pb2.ApplyStockMovementsRequest, _stock_pb2.ApplyStockMovementsResponse]  # type: ignore[assignment]
+    """Applies a document of up to 100 movement lines atomically: all lines or
+    none, one request_id for the whole document, every ledger row tagged with
+    the document's id. A failing line is named by its index (lines[i]).
+    """
 
 class StockServiceServicer(metaclass=_abc_1.ABCMeta):
     """StockService reads stock levels and moves stock. Every movement writes its
@@ -218,5 +228,16 @@ class StockServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_stock_pb2.ListReservationsResponse, _abc.Awaitable[_stock_pb2.ListReservationsResponse]]:
         """Lists open reservations (units still set aside), keyset-paginated."""
+
+    @_abc_1.abstractmethod
+    def ApplyStockMovements(
+        self,
+        request: _stock_pb2.ApplyStockMovementsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_stock_pb2.ApplyStockMovementsResponse, _abc.Awaitable[_stock_pb2.ApplyStockMovementsResponse]]:
+        """Applies a document of up to 100 movement lines atomically: all lines or
+        none, one request_id for the whole document, every ledger row tagged with
+        the document's id. A failing line is named by its index (lines[i]).
+        """
 
 def add_StockServiceServicer_to_server(servicer: StockServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

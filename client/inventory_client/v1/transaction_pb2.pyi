@@ -88,6 +88,7 @@ class StockTransaction(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only. Server-assigned UUID."""
     type: Global___TransactionType.ValueType
@@ -112,6 +113,8 @@ class StockTransaction(_message.Message):
     """The calling service, once callers authenticate; empty otherwise."""
     request_id: _builtins.str
     """The idempotency key of the request that wrote it."""
+    document_id: _builtins.str
+    """The document (ApplyStockMovements) this row belongs to; empty for single movements."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """Output only."""
@@ -139,10 +142,11 @@ class StockTransaction(_message.Message):
         request_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
+        document_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["caller", b"caller", "create_time", b"create_time", "expire_time", b"expire_time", "from_warehouse_id", b"from_warehouse_id", "id", b"id", "performed_by", b"performed_by", "product_id", b"product_id", "quantity", b"quantity", "reason", b"reason", "reference", b"reference", "request_id", b"request_id", "reservation_id", b"reservation_id", "to_warehouse_id", b"to_warehouse_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caller", b"caller", "create_time", b"create_time", "document_id", b"document_id", "expire_time", b"expire_time", "from_warehouse_id", b"from_warehouse_id", "id", b"id", "performed_by", b"performed_by", "product_id", b"product_id", "quantity", b"quantity", "reason", b"reason", "reference", b"reference", "request_id", b"request_id", "reservation_id", b"reservation_id", "to_warehouse_id", b"to_warehouse_id", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -210,7 +214,7 @@ class ListTransactionsRequest(_message.Message):
     """Token from a previous response; must be used with the same filter and order_by."""
     filter: _builtins.str
     """AIP-160 filter over: product_id, warehouse_id (either side), from_warehouse_id,
-    to_warehouse_id, type, performed_by, reference, create_time.
+    to_warehouse_id, type, performed_by, reference, create_time, reservation_id, document_id.
     """
     order_by: _builtins.str
     """"create_time" (default) or "create_time desc"."""

@@ -21,6 +21,7 @@ from inventory_client.v1 import stock_pb2_grpc
 from inventory_server import context
 from inventory_server.api.convert import parse_id, timestamp
 from inventory_server.api.page_tokens import PageTokens
+from inventory_server.api.stock_documents import apply_stock_movements
 from inventory_server.api.stock_watch import watch_stock_changes
 from inventory_server.api.transactions import transaction_to_proto
 from inventory_server.domain.errors import ErrorDetails, InvalidArgument
@@ -37,6 +38,7 @@ from inventory_server.domain.stock import (
 )
 from inventory_server.services.reservations import ReservationService
 from inventory_server.services.stock import StockService
+from inventory_server.services.stock_documents import StockDocumentService
 from inventory_server.services.stock_results import MovementResult
 from inventory_server.services.stock_watch import StockWatchService
 
@@ -89,19 +91,21 @@ def _acting_user() -> str:
     return "" if user is None else str(user)
 
 
-def stock_command(command_type: type[C], request: Message) -> C:
+def stock_command(command_type: type[C], request: Message, **given: Any) -> C:
     """The domain command ``command_type`` built from the same-named fields of ``request``.
 
     Fields typed ``UUID`` are parsed as ids (``UUID | None``: an empty string
     is None); a field of a oneof that the request did not set is None; every
-    other field is copied. Fields are read in the request's declaration order,
+    other field is copied; ``given`` fills fields the request lacks (a document
+    line takes request_id and performed_by from its document) and an empty
+    ``reference``. Fields are read in the request's declaration order,
     so violations are reported in that order: every bad id and every broken
     rule of the command in one INVALID_ARGUMENT.
     """
     types = typing.get_type_hints(command_type)
     wanted = {field.name for field in dataclasses.fields(command_type)}
     fields = _Fields()
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(given)
     for descriptor in request.DESCRIPTOR.fields:
         name = descriptor.name
         if name not in wanted:
@@ -117,6 +121,8 @@ def stock_command(command_type: type[C], request: Message) -> C:
             values[name] = fields.optional_id(getattr(request, name), name)
         elif types[name] == timedelta | None:  # a google.protobuf.Duration; unset is None
             values[name] = getattr(request, name).ToTimedelta() if request.HasField(name) else None
+        elif name in given and not getattr(request, name):
+            continue  # an empty field of a line: the document's value
         else:
             values[name] = getattr(request, name)
     return fields.checked(command_type(**values))
@@ -145,11 +151,20 @@ class StockServicer(stock_pb2_grpc.StockServiceServicer):
         reservations: ReservationService | None = None,
         *,
         page_tokens: PageTokens,
+        documents: StockDocumentService | None = None,
     ) -> None:
         self.stock = stock
         self.watch = watch
         self.reservations = reservations
         self.page_tokens = page_tokens
+        self.documents = documents
+
+    async def ApplyStockMovements(
+        self, request: pb.ApplyStockMovementsRequest, context: Context
+    ) -> pb.ApplyStockMovementsResponse:
+        if self.documents is None:
+            raise NotImplementedError
+        return await apply_stock_movements(self.documents, request)
 
     async def ListReservations(
         self, request: pb.ListReservationsRequest, context: Context

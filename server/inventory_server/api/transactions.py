@@ -38,6 +38,7 @@ def transaction_to_proto(row: StockTransaction) -> pb.StockTransaction:
         request_id=row.request_id,
         create_time=timestamp(row.create_time),
         expire_time=timestamp(row.expire_time),
+        document_id=_id_or_empty(row.document_id),
     )
 
 

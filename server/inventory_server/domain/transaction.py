@@ -81,6 +81,9 @@ class _Movement:
     reason: str = ""
     caller: str = ""
     expire_time: datetime | None = None  # RESERVATION rows: when the service releases what is left
+    document_id: UUID | None = (
+        None  # the ApplyStockMovements document the row belongs to (set by the database)
+    )
 
     def on_hand_change(self, warehouse_id: UUID) -> int:
         """How this row changes on_hand of its product in ``warehouse_id``."""

@@ -87,3 +87,7 @@ class TransactionRepository(Protocol):
     async def ensure_live(self, references: Sequence[Reference]) -> None:
         """NotFound naming the first reference that does not exist or is soft-deleted."""
         ...
+
+    async def tag_document(self, document_id: UUID) -> None:
+        """Every row this transaction appends from now on belongs to the movement document ``document_id``."""
+        ...

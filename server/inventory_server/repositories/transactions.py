@@ -43,6 +43,7 @@ from inventory_server.repositories.runner import QueryRunner
 from inventory_server.repositories.stock_interfaces import Reference
 
 TABLE = "stock_transactions"
+DOCUMENT_SETTING = "inventory.document_id"
 TRANSACTION_COLUMNS = (
     "id",
     "type",
@@ -58,6 +59,7 @@ TRANSACTION_COLUMNS = (
     "request_id",
     "create_time",
     "expire_time",
+    "document_id",
 )
 # Which table each kind of reference lives in (an allow-list: nothing else reaches the SQL).
 REFERENCE_TABLES: Mapping[str, str] = {"product": "products", "warehouse": "warehouses", "user": "users"}
@@ -121,6 +123,7 @@ TRANSACTION_LIST_FIELDS = ResourceFields(
         _TypeField("type", "type", "enum", enum_values=TYPE_NAMES),
         FieldSpec("performed_by", "performed_by", "uuid"),
         FieldSpec("reservation_id", "reservation_id", "uuid"),
+        FieldSpec("document_id", "document_id", "uuid"),
         FieldSpec("reference", "reference", "text"),
         FieldSpec("create_time", "create_time", "timestamp", sortable=True),
     ),
@@ -215,6 +218,17 @@ class TransactionRepository(QueryRunner):
                 consumed=row["consumed"],
                 expire_time=row["expire_time"],
                 expired=row["expired"],
+            )
+
+    async def tag_document(self, document_id: UUID) -> None:
+        """Tag the transaction: the ledger's document_id default reads this setting (migration 0013).
+
+        ``set_config(..., is_local => true)`` is like SET LOCAL: gone when the
+        transaction ends, so safe on pooled connections and behind PgBouncer.
+        """
+        with self.operation("tag_document"):
+            await self.fetch_one(
+                select(func("set_config", DOCUMENT_SETTING, str(document_id), True).as_("tag"))
             )
 
     async def ensure_live(self, references: Sequence[Reference]) -> None:

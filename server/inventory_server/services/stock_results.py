@@ -98,6 +98,7 @@ def _transaction_json(row: StockTransaction) -> dict[str, Any]:
         "request_id": row.request_id,
         "create_time": _time(row.create_time),
         "expire_time": _time(row.expire_time),
+        "document_id": None if row.document_id is None else str(row.document_id),
     }
 
 
@@ -120,4 +121,5 @@ def _transaction_from_json(data: dict[str, Any]) -> StockTransaction:
         request_id=data["request_id"],
         create_time=create_time,
         expire_time=_parse_time(data.get("expire_time")),
+        document_id=_uuid(data.get("document_id")),
     )
