@@ -213,3 +213,23 @@ def test_no_token_appears_in_the_log(world: World) -> None:
         assert signature[:20] not in log
     assert "eyJ" not in log  # no JWT (base64url JSON) of any kind
     assert "correct horse" not in log
+
+
+def test_a_stock_document_by_a_user_token_is_performed_by_that_user(world: World) -> None:
+    clerk_id = world.users["clerk"]
+    line = stock_pb2.StockMovementLine(
+        receive=stock_pb2.ReceiveLine(
+            product_id=world.product_id, warehouse_id=world.warehouse_id, quantity=1
+        )
+    )
+    with world.client(clerk_id) as clerk:
+        applied = clerk.stock.ApplyStockMovements(
+            stock_pb2.ApplyStockMovementsRequest(lines=[line], request_id=str(uuid.uuid4()))
+        )
+        assert [t.performed_by for t in applied.transactions] == [clerk_id]
+        with pytest.raises(PermissionDeniedError):
+            clerk.stock.ApplyStockMovements(
+                stock_pb2.ApplyStockMovementsRequest(
+                    lines=[line], request_id=str(uuid.uuid4()), performed_by=world.users["other-clerk"]
+                )
+            )

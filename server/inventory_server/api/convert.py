@@ -8,6 +8,7 @@ from uuid import UUID
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from inventory_server import context
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.product import version_from_etag
 from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
@@ -69,3 +70,12 @@ def checked_request_id(request_id: str) -> str:
     if len(request_id) > MAX_REQUEST_ID_LENGTH:
         raise InvalidArgument.field("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
     return request_id
+
+
+def performer(performed_by: str) -> str:
+    """``performed_by`` as given, or the calling user's id when it is empty and a user's token calls.
+
+    Who may be named is checked in ``services.performers``; this only fills the gap.
+    """
+    acting = context.acting_user.get()
+    return performed_by or ("" if acting is None else str(acting))

@@ -18,8 +18,7 @@ from grpc import aio
 
 from inventory_client.v1 import stock_pb2 as pb
 from inventory_client.v1 import stock_pb2_grpc
-from inventory_server import context
-from inventory_server.api.convert import parse_id, timestamp
+from inventory_server.api.convert import parse_id, performer, timestamp
 from inventory_server.api.page_tokens import PageTokens
 from inventory_server.api.stock_documents import apply_stock_movements
 from inventory_server.api.stock_watch import watch_stock_changes
@@ -86,11 +85,6 @@ class _Fields:
 PERFORMER = "performed_by"
 
 
-def _acting_user() -> str:
-    user = context.acting_user.get()
-    return "" if user is None else str(user)
-
-
 def stock_command(command_type: type[C], request: Message, **given: Any) -> C:
     """The domain command ``command_type`` built from the same-named fields of ``request``.
 
@@ -114,7 +108,7 @@ def stock_command(command_type: type[C], request: Message, **given: Any) -> C:
         if oneof is not None and request.WhichOneof(oneof.name) != name:
             values[name] = None
         elif name == PERFORMER:
-            values[name] = fields.id(getattr(request, name) or _acting_user(), name)
+            values[name] = fields.id(performer(getattr(request, name)), name)
         elif types[name] is UUID:
             values[name] = fields.id(getattr(request, name), name)
         elif types[name] == UUID | None:

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from inventory_client.v1 import stock_pb2 as pb
-from inventory_server.api.convert import parse_id
+from inventory_server.api.convert import parse_id, performer
 from inventory_server.api.transactions import transaction_to_proto
 from inventory_server.domain.errors import FieldViolation, InvalidArgument
 from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
@@ -36,7 +36,8 @@ def _document_fields(request: pb.ApplyStockMovementsRequest, found: list[FieldVi
     elif len(request.request_id) > MAX_REQUEST_ID_LENGTH:
         found.append(FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters"))
     try:
-        return parse_id(request.performed_by, "performed_by")
+        # a user's own token may leave it empty: it is then that user (docs/security.md)
+        return parse_id(performer(request.performed_by), "performed_by")
     except InvalidArgument as error:
         found += error.violations
         return UUID(int=0)
