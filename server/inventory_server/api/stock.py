@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from grpc import aio
 
@@ -74,6 +75,14 @@ class _Fields:
     def optional_id(self, value: str, field: str) -> UUID | None:
         return self.id(value, field) if value else None
 
+    def duration(self, value: Duration) -> timedelta:
+        """``value`` as a timedelta; one beyond timedelta's range (any int64 seconds may arrive)
+        becomes the longest (or most negative) timedelta, which the command's own range check refuses."""
+        try:
+            return value.ToTimedelta()
+        except OverflowError:
+            return timedelta.max if value.seconds > 0 else timedelta.min
+
     def checked(self, command: C) -> C:
         self.errors.violations.extend(command.violations())
         self.errors.raise_if_any()
@@ -114,7 +123,7 @@ def stock_command(command_type: type[C], request: Message, **given: Any) -> C:
         elif types[name] == UUID | None:
             values[name] = fields.optional_id(getattr(request, name), name)
         elif types[name] == timedelta | None:  # a google.protobuf.Duration; unset is None
-            values[name] = getattr(request, name).ToTimedelta() if request.HasField(name) else None
+            values[name] = fields.duration(getattr(request, name)) if request.HasField(name) else None
         elif name in given and not getattr(request, name):
             continue  # an empty field of a line: the document's value
         else:

@@ -120,3 +120,15 @@ def test_two_bad_warehouse_ids_are_not_also_reported_as_the_same_warehouse() -> 
     with pytest.raises(InvalidArgument) as error:
         stock_command(TransferStock, request)
     assert [v.field for v in error.value.violations] == ["from_warehouse_id", "to_warehouse_id"]
+
+
+@pytest.mark.parametrize("seconds", [2**63 - 1, -(2**63), 10**15, -(10**15)])
+def test_a_ttl_beyond_any_timedelta_is_an_invalid_ttl_not_an_overflow(seconds: int) -> None:
+    """Found by the RPC fuzz (tests/e2e/test_fuzz_rpcs.py): Duration.ToTimedelta overflowed -> INTERNAL."""
+    request = pb.ReserveStockRequest(
+        product_id=str(PRODUCT), warehouse_id=str(SOURCE), performed_by=str(USER), quantity=1, request_id="r"
+    )
+    request.ttl.seconds = seconds
+    with pytest.raises(InvalidArgument) as caught:
+        stock_command(ReserveStock, request)
+    assert [v.field for v in caught.value.violations] == ["ttl"]
