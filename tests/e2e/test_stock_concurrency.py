@@ -27,7 +27,7 @@ from inventory_client.v1 import stock_pb2 as pb
 from inventory_client.v1 import stock_pb2_grpc
 
 from .conftest import ServerProcess
-from .stock_helpers import create_product, insert_user, insert_warehouse
+from .stock_helpers import check_invariants, create_product, insert_user, insert_warehouse
 
 CLIENTS = 32
 OPERATIONS_PER_CLIENT = 100  # 3200 movements in all
@@ -210,68 +210,6 @@ class RandomMover:
         else:
             request.delta = self.random.choice([-5, -3, -1, 1, 2, 4])
         return self.client.stock.AdjustStock(request)
-
-
-LEDGER_CHECKS = """
-WITH movements AS (
-    SELECT product_id, to_warehouse_id AS warehouse_id, quantity AS on_hand, 0 AS reserved
-      FROM stock_transactions
-     WHERE type IN ('receipt', 'transfer', 'adjustment') AND to_warehouse_id IS NOT NULL
-    UNION ALL
-    SELECT product_id, from_warehouse_id, -quantity, 0
-      FROM stock_transactions
-     WHERE type IN ('shipment', 'transfer', 'adjustment') AND from_warehouse_id IS NOT NULL
-    UNION ALL
-    SELECT product_id, from_warehouse_id, 0,
-           CASE type WHEN 'reservation' THEN quantity ELSE -quantity END
-      FROM stock_transactions
-     WHERE type IN ('reservation', 'release') OR (type = 'shipment' AND reservation_id IS NOT NULL)
-), sums AS (
-    SELECT product_id, warehouse_id, sum(on_hand) AS on_hand, sum(reserved) AS reserved
-      FROM movements GROUP BY product_id, warehouse_id
-)
-SELECT l.product_id, l.warehouse_id, l.on_hand, l.reserved, s.on_hand AS ledger_on_hand,
-       s.reserved AS ledger_reserved
-  FROM stock_levels l FULL JOIN sums s USING (product_id, warehouse_id)
- WHERE l.on_hand IS DISTINCT FROM s.on_hand OR l.reserved IS DISTINCT FROM s.reserved
-"""
-
-# Total on hand, what receipts, shipments and adjustments booked (transfers move, they do not
-# add), and the number of ledger rows.
-TOTALS = """
-SELECT (SELECT coalesce(sum(on_hand), 0) FROM stock_levels),
-       (SELECT coalesce(sum(CASE
-                   WHEN type = 'receipt' THEN quantity
-                   WHEN type = 'shipment' THEN -quantity
-                   WHEN type = 'adjustment' AND to_warehouse_id IS NOT NULL THEN quantity
-                   WHEN type = 'adjustment' THEN -quantity
-                   ELSE 0 END), 0)
-          FROM stock_transactions),
-       (SELECT count(*) FROM stock_transactions)
-"""
-
-
-def check_invariants(dsn: str) -> dict[str, int]:
-    """Assert every invariant from the database alone; return the totals."""
-    with psycopg.connect(dsn) as conn:
-        broken = conn.execute(
-            "SELECT count(*) FROM stock_levels WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand"
-        ).fetchone()
-        assert broken == (0,)
-        mismatches = conn.execute(LEDGER_CHECKS).fetchall()
-        # A level never stocked by a row has no sums: only zero levels may lack ledger rows.
-        real = [m for m in mismatches if not (m[2] == 0 and m[3] == 0 and m[4] is None)]
-        assert real == [], f"levels disagree with the ledger: {real[:5]}"
-        overdrawn = conn.execute(
-            "SELECT r.id FROM stock_transactions r JOIN stock_transactions c ON c.reservation_id = r.id"
-            " WHERE r.type = 'reservation' GROUP BY r.id, r.quantity HAVING sum(c.quantity) > r.quantity"
-        ).fetchall()
-        assert overdrawn == []
-        totals = conn.execute(TOTALS).fetchone()
-        assert totals is not None
-        on_hand, booked, rows = (int(v) for v in totals)
-        assert on_hand == booked
-        return {"on_hand": on_hand, "rows": rows}
 
 
 def test_random_movements_by_32_clients_keep_every_invariant(
