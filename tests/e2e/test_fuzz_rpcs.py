@@ -148,6 +148,13 @@ def _seed_world(client: InventoryClient, dsn: str) -> Hints:
         field_names=all_field_names(input_types),
         page_tokens=[token for token in tokens if token],
         extra={
+            "product_id": products,
+            "warehouse_id": warehouses,
+            "from_warehouse_id": warehouses,
+            "to_warehouse_id": warehouses,
+            "performed_by": [user],
+            "user_id": [user],
+            "reservation_id": [reservation],
             "sku": ["FZ-1", "", " ", "a" * 65, "ü"],
             "email": ["a@example.com", "not-an-email", "@", "a@b"],
             "request_id": [str(uuid.uuid4()), "", "r" * 300],
