@@ -177,6 +177,10 @@ def _wire_type(fd: FieldDescriptor) -> int:
 
 def _plausible_text(name: str, hints: Hints) -> st.SearchStrategy[str]:
     """Text a well-behaved client would send in a field called ``name``: gets a call past validation."""
+    if name == "sku":
+        return st.uuids().map(lambda u: f"FZ-{u.hex[:12]}")
+    if name == "email":
+        return st.uuids().map(lambda u: f"{u.hex[:12]}@example.com")
     if name == "request_id":  # mostly fresh, sometimes one seen before (a replay or a mismatch)
         return st.uuids().map(str) | st.sampled_from(list(hints.extra.get(name, ["r"])))
     if name in hints.extra:
@@ -244,10 +248,23 @@ def message_bytes(descriptor: Descriptor, hints: Hints, depth: int = 0) -> st.Se
     numbers, no damage), so that calls also get past validation into the
     services and the database.
     """
-    return st.booleans().flatmap(lambda plausible: _fields(descriptor, hints, depth, plausible))
+    return st.one_of(_fields(descriptor, hints, depth, False), _fields(descriptor, hints, depth, True))
+
+
+# Built once per (message, depth, mode, hints): building strategies on every draw costs more than drawing.
+_BUILT: dict[tuple[str, int, bool, int], st.SearchStrategy[bytes]] = {}
 
 
 def _fields(descriptor: Descriptor, hints: Hints, depth: int, plausible: bool) -> st.SearchStrategy[bytes]:
+    key = (descriptor.full_name, depth, plausible, id(hints))
+    if key not in _BUILT:
+        _BUILT[key] = _build_fields(descriptor, hints, depth, plausible)
+    return _BUILT[key]
+
+
+def _build_fields(
+    descriptor: Descriptor, hints: Hints, depth: int, plausible: bool
+) -> st.SearchStrategy[bytes]:
     parts: list[st.SearchStrategy[list[bytes]]] = []
     for fd in descriptor.fields:
         well_formed = _well_formed_field(fd, hints, depth, plausible)

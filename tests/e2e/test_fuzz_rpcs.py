@@ -155,6 +155,8 @@ def _seed_world(client: InventoryClient, dsn: str) -> Hints:
             "performed_by": [user],
             "user_id": [user],
             "reservation_id": [reservation],
+            "currency_code": ["EUR", "USD", "", "eur", "EURO"],
+            "password": ["correct horse battery staple", "short", ""],
             "sku": ["FZ-1", "", " ", "a" * 65, "ü"],
             "email": ["a@example.com", "not-an-email", "@", "a@b"],
             "request_id": [str(uuid.uuid4()), "", "r" * 300],
