@@ -12,15 +12,10 @@ from psycopg.types.json import Jsonb
 from inventory_server.db.listing import plan_list
 from inventory_server.db.query import (
     NULL,
-    TRUE,
-    Cast,
     Column,
     Condition,
-    Param,
     Select,
     col,
-    count,
-    exists,
     insert,
     now,
     select,
@@ -36,13 +31,13 @@ from inventory_server.domain.errors import (
 )
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.repositories.errors import translate_db_error
+from inventory_server.repositories.executor import Operation, Row, StatementExecutor
 from inventory_server.repositories.mapping import TableMapping
-from inventory_server.repositories.runner import Operation, QueryRunner, Row
 
 T = TypeVar("T")
 
 
-class BaseRepository(QueryRunner, Generic[T]):
+class BaseRepository(StatementExecutor, Generic[T]):
     """Standard data access for one table, described by ``mapping`` (set by each subclass).
 
     Every method is one statement on the happy path; a failed conditional
@@ -75,30 +70,6 @@ class BaseRepository(QueryRunner, Generic[T]):
                 return []
             rows = await self.fetch_all(self._select().where(self._id().eq_any(list(ids))))
             return [self.mapping.from_row(row) for row in rows]
-
-    async def exists(self, id: uuid.UUID, *, include_deleted: bool = True) -> bool:
-        with self.operation("exists"):
-            inner = select(TRUE).from_(self.mapping.table).where(self._id().eq(id))
-            if not include_deleted and self.mapping.soft_delete_column:
-                inner = inner.where(col(self.mapping.soft_delete_column).is_null())
-            row = await self.fetch_one(select(exists(inner).as_("found")))
-            return bool(row and row["found"])
-
-    async def count_estimate(self) -> int:
-        """The planner's row count (pg_class.reltuples); an exact count if never analysed."""
-        with self.operation("count_estimate"):
-            relation = Cast(Param(self.mapping.table), "regclass")
-            estimate_query = (
-                select(Cast(col("reltuples"), "bigint").as_("estimate"))
-                .from_("pg_class")
-                .where(col("oid").eq(relation))
-            )
-            row = await self.fetch_one(estimate_query)
-            estimate = int(row["estimate"]) if row else -1
-            if estimate >= 0:
-                return estimate
-            exact = await self.fetch_one(select(count().as_("n")).from_(self.mapping.table))
-            return int(exact["n"]) if exact else 0
 
     async def list_page(
         self,

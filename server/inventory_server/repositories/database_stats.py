@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from psycopg import errors as pg_errors
 
 from inventory_server.db.query import TRUE, Param, Select, col, func, select
-from inventory_server.repositories.runner import QueryRunner
+from inventory_server.repositories.executor import StatementExecutor
 
 # The migration engine's history table (``migrate.history.DEFAULT_TABLE``); the
 # migrate package stands apart, so the name is repeated here, not imported.
@@ -70,7 +70,7 @@ def schema_version_query(table: str = HISTORY_TABLE) -> Select:
     )
 
 
-class DatabaseStatsRepository(QueryRunner):
+class DatabaseStatsRepository(StatementExecutor):
     """Reads the figures on the connection it was handed."""
 
     async def figures(self) -> tuple[DatabaseFigures | None, str]:

@@ -1,16 +1,17 @@
 """Database errors become domain errors here, and only here.
 
-Repositories run every statement inside :func:`translating_errors`. Integrity
-and data errors are the caller's business and become domain errors; anything
-else (lost connections, serialization failures, deadlocks, cancellations) is
-left untouched for the unit of work, which retries or maps it to Unavailable.
+Every repository call runs inside ``with self.operation(...)`` (see
+``repositories.executor``), which hands psycopg errors to
+:func:`translate_db_error`. Integrity and data errors are the caller's
+business and become domain errors; anything else (lost connections,
+serialization failures, deadlocks, cancellations) is left untouched for the
+unit of work, which retries or maps it to Unavailable.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 import psycopg
 from psycopg import errors as pg
@@ -80,23 +81,6 @@ def translate_db_error(
     if isinstance(exc, psycopg.DataError):
         return InvalidArgument(f"invalid value: {exc.diag.message_primary or _first_line(exc)}")
     return None
-
-
-def unique_value(exc: psycopg.Error) -> str:
-    """The conflicting key value PostgreSQL reports for a unique violation ("" when it does not)."""
-    return _key_value(exc)
-
-
-@contextmanager
-def translating_errors(unique_fields: Mapping[str, tuple[str, str]] = UNIQUE_FIELDS) -> Iterator[None]:
-    """Re-raise psycopg errors that are the caller's doing as domain errors (chained)."""
-    try:
-        yield
-    except psycopg.Error as exc:
-        error = translate_db_error(exc, unique_fields)
-        if error is None:
-            raise
-        raise error from exc
 
 
 def _key_value(exc: psycopg.Error) -> str:

@@ -10,13 +10,13 @@ from psycopg.types.json import Jsonb
 
 from inventory_server.db.query import Condition, col, delete, insert, now, select, update
 from inventory_server.domain.errors import InvalidArgument
+from inventory_server.repositories.executor import StatementExecutor
 from inventory_server.repositories.instrumentation import QueryStats
-from inventory_server.repositories.runner import QueryRunner
 
 TABLE = "idempotency_keys"
 
 
-class IdempotencyRepository(QueryRunner):
+class IdempotencyRepository(StatementExecutor):
     """Claims (scope, request_id) keys inside the caller's transaction.
 
     The claim is an ``INSERT ... ON CONFLICT DO NOTHING``: a concurrent claim

@@ -35,7 +35,7 @@ from inventory_server.db.query import (
     update,
 )
 from inventory_server.domain.product import NewProduct
-from inventory_server.repositories.runner import QueryRunner
+from inventory_server.repositories.executor import StatementExecutor
 
 STAGING = "product_import_staging"
 # Columns copied per row: the stream position, then the product's fields.
@@ -75,7 +75,7 @@ def staged_row(index: int, p: NewProduct) -> StagedRow:
     )
 
 
-class ProductImportRepository(QueryRunner):
+class ProductImportRepository(StatementExecutor):
     """Staging and merging of one import; instrumented as "product_import.<step>"."""
 
     stats_prefix = "product_import"

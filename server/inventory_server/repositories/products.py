@@ -1,4 +1,4 @@
-"""Products over PostgreSQL: the ProductRepository protocol of ``repositories.interfaces``."""
+"""Products over PostgreSQL; a product with stock on hand cannot be deleted."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from inventory_server.db.query import col, func, select
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.reservations import ClaimedReservation, DueReservation, OpenReservation
 from inventory_server.domain.stock import LevelKey
-from inventory_server.repositories.runner import QueryRunner
+from inventory_server.repositories.executor import StatementExecutor
 
 TABLE = "open_reservations"
 COLUMNS = (
@@ -53,7 +53,7 @@ def _reservation(row: Mapping[str, Any]) -> OpenReservation:
     )
 
 
-class ReservationRepository(QueryRunner):
+class ReservationRepository(StatementExecutor):
     """Lists open reservations and hands due ones to the expiry sweeper."""
 
     stats_prefix = "reservations"

@@ -38,7 +38,7 @@ from inventory_server.db.query import (
 )
 from inventory_server.domain.stock import StockLevel
 from inventory_server.domain.stock_changes import ChangeBatch, StockChange, StreamBounds
-from inventory_server.repositories.runner import QueryRunner
+from inventory_server.repositories.executor import StatementExecutor
 from inventory_server.repositories.transactions import (
     TRANSACTION_COLUMNS,
     TRANSACTION_LIST_FIELDS,
@@ -127,7 +127,7 @@ def _levels(row: Mapping[str, Any]) -> tuple[StockLevel, ...]:
     return tuple(levels)
 
 
-class StockChangeRepository(QueryRunner):
+class StockChangeRepository(StatementExecutor):
     """Reads (and purges) the commit-ordered positions of ledger rows."""
 
     stats_prefix = "stock_changes"

@@ -49,7 +49,7 @@ from inventory_server.db.query import (
 )
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.stock import LevelKey, StockLevel
-from inventory_server.repositories.runner import QueryRunner
+from inventory_server.repositories.executor import StatementExecutor
 from inventory_server.repositories.stock_interfaces import LevelLookup
 
 TABLE = "stock_levels"
@@ -148,7 +148,7 @@ def _listing_source() -> Select:
     return select(*LEVEL_COLUMNS, "available").from_(inner.subquery("levels"))
 
 
-class StockLevelRepository(QueryRunner):
+class StockLevelRepository(StatementExecutor):
     """The StockLevelRepository protocol of ``repositories.stock_interfaces`` over PostgreSQL."""
 
     stats_prefix = "stock_levels"

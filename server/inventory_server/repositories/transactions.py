@@ -39,7 +39,7 @@ from inventory_server.domain.errors import NotFound
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.stock import Reservation
 from inventory_server.domain.transaction import NewTransaction, StockTransaction, TransactionType
-from inventory_server.repositories.runner import QueryRunner
+from inventory_server.repositories.executor import StatementExecutor
 from inventory_server.repositories.stock_interfaces import Reference
 
 TABLE = "stock_transactions"
@@ -139,7 +139,7 @@ def transaction_from_row(row: Mapping[str, Any]) -> StockTransaction:
     return StockTransaction(**values)
 
 
-class TransactionRepository(QueryRunner):
+class TransactionRepository(StatementExecutor):
     """The TransactionRepository protocol of ``repositories.stock_interfaces`` over PostgreSQL."""
 
     stats_prefix = "stock_transactions"

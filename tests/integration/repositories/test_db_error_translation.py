@@ -10,14 +10,17 @@ import pytest
 
 from inventory_server.db.query import Statement, col, delete, insert, update
 from inventory_server.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from inventory_server.repositories.errors import translating_errors
+from inventory_server.repositories.executor import StatementExecutor
+from inventory_server.repositories.instrumentation import QueryStats
 
 Conn = psycopg.AsyncConnection[Any]
 
 
 async def run(conn: Conn, statement: Statement) -> None:
-    with translating_errors():
-        await conn.execute(*statement.build())
+    """Run ``statement`` the way every repository call does: inside an operation."""
+    executor = StatementExecutor(conn, stats=QueryStats())
+    with executor.operation("test"):
+        await executor.execute(statement)
 
 
 async def make_stock(conn: Conn, on_hand: int = 5, reserved: int = 0) -> tuple[uuid.UUID, uuid.UUID]:
@@ -106,9 +109,10 @@ async def test_ledger_rows_cannot_change(conn: Conn) -> None:
 
 async def test_infrastructure_errors_pass_through_untouched(conn: Conn) -> None:
     serialization_failure = "DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = 'serialization_failure'; END $$"
-    with pytest.raises(psycopg.errors.SerializationFailure), translating_errors():
+    executor = StatementExecutor(conn, stats=QueryStats())
+    with pytest.raises(psycopg.errors.SerializationFailure), executor.operation("test"):
         await conn.execute(serialization_failure)
     await conn.rollback()
     await conn.execute("SET statement_timeout = '10ms'")
-    with pytest.raises(psycopg.errors.QueryCanceled), translating_errors():
+    with pytest.raises(psycopg.errors.QueryCanceled), executor.operation("test"):
         await conn.execute("SELECT pg_sleep(1)")

@@ -190,20 +190,6 @@ async def test_a_product_with_stock_on_hand_cannot_be_deleted(conn: Conn, stats:
     assert not (await products.get(product.id)).deleted
 
 
-async def test_exists_and_count_estimate(conn: Conn, stats: QueryStats) -> None:
-    products = repo(conn, stats)
-    created = await products.create(NewProduct("EX-1", "x"))
-    assert await products.exists(created.id)
-    assert not await products.exists(uuid.uuid4())
-    await products.soft_delete(created.id, expected_version=None)
-    assert not await products.exists(created.id, include_deleted=False)
-    await products.create_many([NewProduct(f"EX-{n}", "x") for n in range(2, 6)])
-    assert await products.count_estimate() == 5  # never analysed: counted exactly
-    await conn.commit()
-    await conn.execute("ANALYZE products")
-    assert await products.count_estimate() == 5
-
-
 async def test_operations_are_recorded_with_latency(conn: Conn, stats: QueryStats) -> None:
     products = repo(conn, stats)
     created = await products.create(NewProduct("ST-1", "x"))

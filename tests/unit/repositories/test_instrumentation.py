@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from inventory_server.repositories import instrumentation
+from inventory_server.repositories.executor import Operation, StatementExecutor
 from inventory_server.repositories.instrumentation import QueryStats, query_stats
-from inventory_server.repositories.runner import Operation, QueryRunner
 
 
 def test_docstring_example_holds() -> None:
@@ -57,22 +57,22 @@ def test_the_shared_registry_is_created_once_on_first_use() -> None:
 
 
 class _FakeConnection:
-    """Never used: operations only touch the runner's counters."""
+    """Never used: operations only touch the executor's counters."""
 
 
 def test_an_operation_records_latency_and_queries_even_when_it_fails() -> None:
     stats = QueryStats()
-    runner = QueryRunner(_FakeConnection(), stats=stats)  # type: ignore[arg-type]
+    executor = StatementExecutor(_FakeConnection(), stats=stats)  # type: ignore[arg-type]
 
     def failing() -> Any:
-        with Operation(runner, "things.get"):
-            runner.queries += 2
+        with Operation(executor, "things.get"):
+            executor.queries += 2
             raise KeyError("boom")
 
     with pytest.raises(KeyError):
         failing()
-    with runner.operation("ok"):
-        runner.queries += 1
+    with executor.operation("ok"):
+        executor.queries += 1
     snapshot = stats.snapshot()
     assert (snapshot["things.get"].errors, snapshot["things.get"].queries) == (1, 2)
     assert (snapshot["repository.ok"].errors, snapshot["repository.ok"].queries) == (0, 1)

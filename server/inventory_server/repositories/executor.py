@@ -23,8 +23,12 @@ from inventory_server.repositories.instrumentation import QueryStats, query_stat
 Row = dict[str, Any]
 
 
-class QueryRunner:
-    """Runs statements on a connection it was handed; never opens, commits or closes one."""
+class StatementExecutor:
+    """Executes built statements on a connection it was handed; never opens, commits or closes one.
+
+    The base of every repository. (Not a transaction runner: transactions are
+    the unit of work's business.)
+    """
 
     stats_prefix: str = "repository"
     unique_fields: Mapping[str, tuple[str, str]] = UNIQUE_FIELDS
@@ -62,19 +66,19 @@ class QueryRunner:
 
 
 class Operation:
-    """``with runner.operation("get"):`` — see the module docstring."""
+    """``with executor.operation("get"):`` — see the module docstring."""
 
-    __slots__ = ("_name", "_queries_before", "_runner", "_started")
+    __slots__ = ("_executor", "_name", "_queries_before", "_started")
 
-    def __init__(self, runner: QueryRunner, name: str) -> None:
-        self._runner = runner
+    def __init__(self, executor: StatementExecutor, name: str) -> None:
+        self._executor = executor
         self._name = name
         self._started = 0.0
         self._queries_before = 0
 
     def __enter__(self) -> Operation:
         self._started = time.perf_counter()
-        self._queries_before = self._runner.queries
+        self._queries_before = self._executor.queries
         return self
 
     def __exit__(
@@ -83,14 +87,14 @@ class Operation:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        runner = self._runner
-        runner.stats.record(
+        executor = self._executor
+        executor.stats.record(
             self._name,
             time.perf_counter() - self._started,
-            queries=runner.queries - self._queries_before,
+            queries=executor.queries - self._queries_before,
             error=exc is not None,
         )
         if isinstance(exc, psycopg.Error):
-            error = translate_db_error(exc, runner.unique_fields)
+            error = translate_db_error(exc, executor.unique_fields)
             if error is not None:
                 raise error from exc
