@@ -10,8 +10,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from inventory_server import context
 from inventory_server.domain.errors import InvalidArgument
-from inventory_server.domain.product import version_from_etag
 from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
+from inventory_server.domain.versioned import version_from_etag
 
 
 def parse_id(value: str, field: str = "id") -> UUID:

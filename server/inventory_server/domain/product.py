@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from inventory_server.domain.errors import ErrorDetails
+from inventory_server.domain.versioned import Versioned
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
@@ -23,7 +24,7 @@ UPDATABLE_FIELDS = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class Product:
+class Product(Versioned):
     id: UUID
     sku: str
     name: str
@@ -36,14 +37,6 @@ class Product:
     update_time: datetime
     delete_time: datetime | None
     version: int
-
-    @property
-    def etag(self) -> str:
-        return etag_for(self.version)
-
-    @property
-    def deleted(self) -> bool:
-        return self.delete_time is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,29 +95,3 @@ def validate_changes(changes: dict[str, object], errors: ErrorDetails, prefix: s
                     f"keys 1-{MAX_ATTRIBUTE_LENGTH} characters, values at most {MAX_ATTRIBUTE_LENGTH}",
                 )
                 break
-
-
-def etag_for(version: int) -> str:
-    """The etag clients see for a row version."""
-    return f'W/"{version}"'
-
-
-# Versions are PostgreSQL bigints; ASCII digits only (str.isdigit() also says yes to "²" and "٣").
-_ETAG_PATTERN = re.compile(r'W/"([0-9]{1,19})"')
-MAX_VERSION = 2**63 - 1
-
-
-def version_from_etag(etag: str) -> int | None:
-    """The row version an etag stands for, or None when the etag is not one of ours.
-
-    Anything else a client may send (non-ASCII digits, thousands of digits, a
-    number beyond the bigint column) is "not ours" too, never an exception.
-
-    >>> version_from_etag('W/"7"'), version_from_etag('W/"²"'), version_from_etag('W/"' + "9" * 19 + '"')
-    (7, None, None)
-    """
-    match = _ETAG_PATTERN.fullmatch(etag)
-    if match is None:
-        return None
-    version = int(match.group(1))
-    return version if version <= MAX_VERSION else None

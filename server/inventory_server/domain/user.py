@@ -14,7 +14,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from inventory_server.domain.errors import ErrorDetails
-from inventory_server.domain.product import etag_for
+from inventory_server.domain.versioned import Versioned
 
 # Deliberately loose (RFC 5321 addresses are too varied to match exactly): one '@', no spaces,
 # a dot in the domain. The mailbox itself is what proves an address.
@@ -43,7 +43,7 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class User:
+class User(Versioned):
     """A member of staff, without any secret: safe to return, log and repr."""
 
     id: UUID
@@ -54,14 +54,6 @@ class User:
     update_time: datetime
     delete_time: datetime | None
     version: int
-
-    @property
-    def etag(self) -> str:
-        return etag_for(self.version)
-
-    @property
-    def deleted(self) -> bool:
-        return self.delete_time is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from inventory_server.domain.errors import ErrorDetails
-from inventory_server.domain.product import etag_for
+from inventory_server.domain.versioned import Versioned
 
 # Letters, digits, '.', '_', '-'; starts with a letter or digit; 1-64 characters (the column allows 64).
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}")
@@ -20,7 +20,7 @@ UPDATABLE_FIELDS = frozenset({"name", "address"})
 
 
 @dataclass(frozen=True, slots=True)
-class Warehouse:
+class Warehouse(Versioned):
     """A place where stock is kept; ``version`` backs the etag."""
 
     id: UUID
@@ -31,14 +31,6 @@ class Warehouse:
     update_time: datetime
     delete_time: datetime | None
     version: int
-
-    @property
-    def etag(self) -> str:
-        return etag_for(self.version)
-
-    @property
-    def deleted(self) -> bool:
-        return self.delete_time is not None
 
 
 @dataclass(frozen=True, slots=True)

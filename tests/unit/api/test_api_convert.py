@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from inventory_server.api.convert import checked_request_id, mask_paths, parse_etag, parse_id, timestamp
 from inventory_server.domain.errors import InvalidArgument
-from inventory_server.domain.product import etag_for
+from inventory_server.domain.versioned import etag_for
 
 
 @given(
