@@ -1,4 +1,8 @@
-"""BaseRepository: get, get_many, list, insert, update with etags, soft delete — for any mapped table."""
+"""The repository bases for any mapped table.
+
+``ReadRepository``: get, get_many, list (the append-only ledger stops here).
+``BaseRepository``: adds insert, update with etags, soft delete and undelete.
+"""
 
 from __future__ import annotations
 
@@ -37,12 +41,8 @@ from inventory_server.repositories.mapping import TableMapping
 T = TypeVar("T")
 
 
-class BaseRepository(StatementExecutor, Generic[T]):
-    """Standard data access for one table, described by ``mapping`` (set by each subclass).
-
-    Every method is one statement on the happy path; a failed conditional
-    write reads the row once more to tell NotFound from EtagMismatch.
-    """
+class ReadRepository(StatementExecutor, Generic[T]):
+    """Reads of one table, described by ``mapping`` (set by each subclass); one statement each."""
 
     mapping: TableMapping[T]
 
@@ -84,6 +84,30 @@ class BaseRepository(StatementExecutor, Generic[T]):
             rows = await self.fetch_all(plan.apply(self._select()))
             page_rows, next_token = plan.split(rows)
             return Page([self.mapping.from_row(row) for row in page_rows], next_token)
+
+    # helpers -----------------------------------------------------------------
+    def _id(self) -> Column:
+        return col(self.mapping.id_column)
+
+    def _columns(self) -> tuple[Column, ...]:
+        return tuple(col(c) for c in self.mapping.columns)
+
+    def _select(self) -> Select:
+        return select(*self._columns()).from_(self.mapping.table)
+
+
+class BaseRepository(ReadRepository[T]):
+    """Standard data access for one versioned table, described by ``mapping`` (set by each subclass).
+
+    Every method is one statement on the happy path; a failed conditional
+    write reads the row once more to tell NotFound from EtagMismatch.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mapping = cls.__dict__.get("mapping")
+        if mapping is not None and (mapping.version_column is None or mapping.update_time_column is None):
+            raise TypeError(f"{cls.__name__}: writes need a version and an update_time column")
 
     # writes --------------------------------------------------------------
     async def insert_one(self, values: Mapping[str, Any]) -> T:
@@ -157,21 +181,16 @@ class BaseRepository(StatementExecutor, Generic[T]):
         return FailedPrecondition(f"{self.mapping.resource} {str(id)!r} cannot be deleted now")
 
     # helpers -----------------------------------------------------------------
-    def _id(self) -> Column:
-        return col(self.mapping.id_column)
-
-    def _columns(self) -> tuple[Column, ...]:
-        return tuple(col(c) for c in self.mapping.columns)
-
-    def _select(self) -> Select:
-        return select(*self._columns()).from_(self.mapping.table)
+    @property
+    def _version_column(self) -> str:
+        return _present(self.mapping.version_column)
 
     def _bump(self) -> dict[str, Any]:
-        version = self.mapping.version_column
-        return {version: col(version) + 1, self.mapping.update_time_column: now()}
+        version = self._version_column
+        return {version: col(version) + 1, _present(self.mapping.update_time_column): now()}
 
     def _version_is(self, expected_version: int | None) -> Condition | None:
-        return None if expected_version is None else col(self.mapping.version_column).eq(expected_version)
+        return None if expected_version is None else col(self._version_column).eq(expected_version)
 
     def _encode(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Values ready to bind: maps and lists in json columns become jsonb."""
@@ -186,7 +205,7 @@ class BaseRepository(StatementExecutor, Generic[T]):
         row = await self.fetch_one(self._select().where(self._id().eq(id)))
         if row is None:
             raise NotFound(self.mapping.resource, str(id))
-        if expected_version is not None and row[self.mapping.version_column] != expected_version:
+        if expected_version is not None and row[self._version_column] != expected_version:
             raise EtagMismatch(self.mapping.resource, str(id))
         return row
 
@@ -239,3 +258,10 @@ class BaseRepository(StatementExecutor, Generic[T]):
         if (current[deleted_column] is not None) == deleting:
             return self.mapping.from_row(current)
         raise self.delete_refused(id)
+
+
+def _present(column: str | None) -> str:
+    """A column ``__init_subclass__`` has checked is there (narrows the type)."""
+    if column is None:
+        raise TypeError("this mapping has no such column")
+    return column

@@ -15,21 +15,6 @@ from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Produc
 from inventory_server.repositories.base import BaseRepository
 from inventory_server.repositories.mapping import TableMapping
 
-PRODUCT_COLUMNS = (
-    "id",
-    "sku",
-    "name",
-    "description",
-    "unit_price_minor",
-    "currency_code",
-    "reorder_point",
-    "attributes",
-    "create_time",
-    "update_time",
-    "delete_time",
-    "version",
-)
-
 PRODUCT_LIST_FIELDS = ResourceFields(
     "products",
     (
@@ -46,15 +31,10 @@ PRODUCT_LIST_FIELDS = ResourceFields(
 )
 
 
-def product_from_row(row: Mapping[str, Any]) -> Product:
-    return Product(**{name: row[name] for name in PRODUCT_COLUMNS})
-
-
 PRODUCT_MAPPING = TableMapping(
     table="products",
     resource="product",
-    columns=PRODUCT_COLUMNS,
-    from_row=product_from_row,
+    entity=Product,
     list_fields=PRODUCT_LIST_FIELDS,
     updatable=UPDATABLE_FIELDS,
     json_columns=frozenset({"attributes"}),

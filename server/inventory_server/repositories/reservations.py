@@ -34,7 +34,7 @@ RESERVATION_LIST_FIELDS = ResourceFields(
         FieldSpec("expire_time", "expire_time", "timestamp", sortable=True),
         FieldSpec("create_time", "create_time", "timestamp", sortable=True),
     ),
-    id_field=FieldSpec("id", "reservation_id", "uuid", filterable=False, sortable=False),
+    key=(FieldSpec("id", "reservation_id", "uuid", filterable=False, sortable=False),),
     default_order="create_time",
     soft_delete_column=None,
 )

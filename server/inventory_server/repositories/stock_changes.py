@@ -39,11 +39,7 @@ from inventory_server.db.query import (
 from inventory_server.domain.stock import StockLevel
 from inventory_server.domain.stock_changes import ChangeBatch, StockChange, StreamBounds
 from inventory_server.repositories.executor import StatementExecutor
-from inventory_server.repositories.transactions import (
-    TRANSACTION_COLUMNS,
-    TRANSACTION_LIST_FIELDS,
-    transaction_from_row,
-)
+from inventory_server.repositories.transactions import TRANSACTION_LIST_FIELDS, TRANSACTION_MAPPING
 
 CHANGES = "stock_changes"
 RETENTION = "stock_change_retention"
@@ -68,7 +64,7 @@ def _field(name: str) -> Any:
 WATCH_FIELDS = ResourceFields(
     "stock_changes",
     (_field("product_id"), _field("warehouse_id"), _field("type")),
-    id_field=_field("product_id"),
+    key=(_field("product_id"),),
     soft_delete_column=None,
 )
 
@@ -95,7 +91,7 @@ def catch_up_statement(after: int, condition: Condition | None, limit: int) -> S
         select(
             s.col("position"),
             *(s.col(name) for name in LEVEL_COLUMNS),
-            *(t.col(name) for name in TRANSACTION_COLUMNS),
+            *(t.col(name) for name in TRANSACTION_MAPPING.columns),
             coalesce(matches, False).as_("matches"),
             purged.as_("purged_through"),
             select(count()).from_("scanned").scalar().as_("scanned_count"),
@@ -149,7 +145,7 @@ class StockChangeRepository(StatementExecutor):
             changes = [
                 StockChange(
                     position=int(row["position"]),
-                    transaction=transaction_from_row(row),
+                    transaction=TRANSACTION_MAPPING.from_row(row),
                     levels=_levels(row),
                 )
                 for row in rows

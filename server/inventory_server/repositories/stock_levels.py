@@ -19,19 +19,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from inventory_server.db.listing import (
-    FieldSpec,
-    ListPlan,
-    ResourceFields,
-    decode_token,
-    fingerprint,
-    parse_filter,
-    parse_order_by,
-)
+from inventory_server.db.listing import FieldSpec, ResourceFields, plan_list
 from inventory_server.db.query import (
     TRUE,
     Condition,
-    OrderItem,
     Param,
     Row,
     Select,
@@ -41,7 +32,6 @@ from inventory_server.db.query import (
     excluded,
     exists,
     insert,
-    keyset_after,
     now,
     select,
     table,
@@ -50,16 +40,17 @@ from inventory_server.db.query import (
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.stock import LevelKey, StockLevel
 from inventory_server.repositories.executor import StatementExecutor
+from inventory_server.repositories.mapping import entity_columns
 from inventory_server.repositories.stock_interfaces import LevelLookup
 
 TABLE = "stock_levels"
-LEVEL_COLUMNS = ("product_id", "warehouse_id", "on_hand", "reserved", "update_time")
+LEVEL_COLUMNS = entity_columns(StockLevel)
 
 _WAREHOUSE_ID = FieldSpec("warehouse_id", "warehouse_id", "uuid", sortable=True)
 _PRODUCT_ID = FieldSpec("product_id", "product_id", "uuid", sortable=True)
 
-# The key of a level is (warehouse_id, product_id): warehouse_id is the "id" the
-# translator appends, and product_id is appended after it (see plan_level_list).
+# The key of a level is (warehouse_id, product_id): the planner ends every order with
+# both, so the order is unique and keyset pages neither skip nor repeat a level.
 LEVEL_LIST_FIELDS = ResourceFields(
     "stock_levels",
     (
@@ -70,20 +61,15 @@ LEVEL_LIST_FIELDS = ResourceFields(
         FieldSpec("available", "available", "int", sortable=True),
         FieldSpec("update_time", "update_time", "timestamp", sortable=True),
     ),
-    id_field=_WAREHOUSE_ID,
+    key=(_WAREHOUSE_ID, _PRODUCT_ID),
     default_order="warehouse_id, product_id",
     soft_delete_column=None,
+    show_deleted_in_token=False,
 )
 
 
 def level_from_row(row: Mapping[str, Any]) -> StockLevel:
-    return StockLevel(
-        product_id=row["product_id"],
-        warehouse_id=row["warehouse_id"],
-        on_hand=row["on_hand"],
-        reserved=row["reserved"],
-        update_time=row["update_time"],
-    )
+    return StockLevel(**{name: row[name] for name in LEVEL_COLUMNS})
 
 
 def _is_key(key: LevelKey) -> Condition:
@@ -104,32 +90,6 @@ def guarded_change(key: LevelKey, *, on_hand: int, reserved: int) -> Update:
         .where(_is_key(key), new_reserved.ge(0), (col("on_hand") + on_hand).ge(new_reserved))
         .returning(*LEVEL_COLUMNS)
     )
-
-
-def plan_level_list(
-    query: ListQuery, *, base_where: Condition | None, extra: Mapping[str, object]
-) -> ListPlan:
-    """Like ``db.listing.plan_list``, but every order ends with both key columns, so it is unique.
-
-    ``extra`` (the request's product_id, warehouse_id, below_reorder_point) is
-    part of the token's fingerprint, so a token cannot be replayed against others.
-    """
-    condition = parse_filter(query.filter, LEVEL_LIST_FIELDS)
-    sort_keys = parse_order_by(query.order_by, LEVEL_LIST_FIELDS)
-    if all(spec.name != _PRODUCT_ID.name for spec, _ in sort_keys):
-        sort_keys = (*sort_keys, (_PRODUCT_ID, sort_keys[-1][1]))
-    shape = {
-        "filter": query.filter.strip(),
-        "order_by": [(spec.name, direction) for spec, direction in sort_keys],
-        "extra": dict(extra),
-    }
-    print_of_shape = fingerprint(LEVEL_LIST_FIELDS.resource, shape)
-    after = None
-    if query.page_token:
-        cursor = decode_token(query.page_token, print_of_shape, [spec for spec, _ in sort_keys])
-        after = keyset_after([OrderItem(spec.expr, direction) for spec, direction in sort_keys], cursor)
-    where = and_where(None, [base_where, condition, after])
-    return ListPlan(where, sort_keys, query.page_size, print_of_shape)
 
 
 def _listing_source() -> Select:
@@ -204,7 +164,7 @@ class StockLevelRepository(StatementExecutor):
                 "warehouse_id": str(warehouse_id or ""),
                 "below_reorder_point": below_reorder_point,
             }
-            plan = plan_level_list(query, base_where=base, extra=extra)
+            plan = plan_list(LEVEL_LIST_FIELDS, query, base_where=base, extra=extra)
             rows = await self.fetch_all(plan.apply(_listing_source()))
             page_rows, next_token = plan.split(rows)
             return Page([level_from_row(row) for row in page_rows], next_token)

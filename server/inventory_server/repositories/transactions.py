@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from inventory_server.db.listing import FieldSpec, ResourceFields, plan_list
+from inventory_server.db.listing import FieldSpec, ResourceFields
 from inventory_server.db.query import (
     TRUE,
     Cast,
@@ -39,28 +39,12 @@ from inventory_server.domain.errors import NotFound
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.stock import Reservation
 from inventory_server.domain.transaction import NewTransaction, StockTransaction, TransactionType
-from inventory_server.repositories.executor import StatementExecutor
+from inventory_server.repositories.base import ReadRepository
+from inventory_server.repositories.mapping import TableMapping
 from inventory_server.repositories.stock_interfaces import Reference
 
 TABLE = "stock_transactions"
 DOCUMENT_SETTING = "inventory.document_id"
-TRANSACTION_COLUMNS = (
-    "id",
-    "type",
-    "product_id",
-    "from_warehouse_id",
-    "to_warehouse_id",
-    "quantity",
-    "reservation_id",
-    "reference",
-    "reason",
-    "performed_by",
-    "caller",
-    "request_id",
-    "create_time",
-    "expire_time",
-    "document_id",
-)
 # Which table each kind of reference lives in (an allow-list: nothing else reaches the SQL).
 REFERENCE_TABLES: Mapping[str, str] = {"product": "products", "warehouse": "warehouses", "user": "users"}
 
@@ -127,22 +111,32 @@ TRANSACTION_LIST_FIELDS = ResourceFields(
         FieldSpec("reference", "reference", "text"),
         FieldSpec("create_time", "create_time", "timestamp", sortable=True),
     ),
-    id_field=FieldSpec("id", "id", "uuid", filterable=False, sortable=False),
+    key=(FieldSpec("id", "id", "uuid", filterable=False, sortable=False),),
     default_order="create_time",
     soft_delete_column=None,
 )
 
 
-def transaction_from_row(row: Mapping[str, Any]) -> StockTransaction:
-    values = {name: row[name] for name in TRANSACTION_COLUMNS}
-    values["type"] = TransactionType(row["type"])
-    return StockTransaction(**values)
+TRANSACTION_MAPPING = TableMapping(
+    table=TABLE,
+    resource="transaction",
+    entity=StockTransaction,
+    list_fields=TRANSACTION_LIST_FIELDS,
+    convert={"type": TransactionType},
+    version_column=None,
+    update_time_column=None,
+    soft_delete_column=None,
+)
 
 
-class TransactionRepository(StatementExecutor):
-    """The TransactionRepository protocol of ``repositories.stock_interfaces`` over PostgreSQL."""
+class TransactionRepository(ReadRepository[StockTransaction]):
+    """The TransactionRepository protocol of ``repositories.stock_interfaces`` over PostgreSQL.
 
-    stats_prefix = "stock_transactions"
+    Reads (get, list) come from ``ReadRepository``; the ledger is append-only,
+    so it has no update or delete.
+    """
+
+    mapping = TRANSACTION_MAPPING
 
     async def append(self, new: NewTransaction) -> StockTransaction:
         """INSERT one ledger row (id and create_time from the database)."""
@@ -161,25 +155,14 @@ class TransactionRepository(StatementExecutor):
                 "request_id": new.request_id,
                 "expire_time": new.expire_time,
             }
-            row = await self.fetch_one(insert(TABLE).values(values).returning(*TRANSACTION_COLUMNS))
+            row = await self.fetch_one(insert(TABLE).values(values).returning(*self._columns()))
             if row is None:
                 raise RuntimeError("INSERT ... RETURNING returned no row")
-            return transaction_from_row(row)
-
-    async def get(self, id: UUID) -> StockTransaction:
-        with self.operation("get"):
-            row = await self.fetch_one(select(*TRANSACTION_COLUMNS).from_(TABLE).where(col("id").eq(id)))
-            if row is None:
-                raise NotFound("transaction", str(id))
-            return transaction_from_row(row)
+            return self.mapping.from_row(row)
 
     async def list(self, query: ListQuery) -> Page[StockTransaction]:
         """One keyset page in one statement, ordered by (create_time, id) either way."""
-        with self.operation("list"):
-            plan = plan_list(TRANSACTION_LIST_FIELDS, query)
-            rows = await self.fetch_all(plan.apply(select(*TRANSACTION_COLUMNS).from_(TABLE)))
-            page_rows, next_token = plan.split(rows)
-            return Page([transaction_from_row(row) for row in page_rows], next_token)
+        return await self.list_page(query)
 
     async def get_reservation(self, id: UUID) -> Reservation:
         """The RESERVATION row ``id`` and the units shipped or released against it, in one statement.

@@ -1,7 +1,8 @@
 """Users over PostgreSQL. The password hash is written here but read back only by ``credentials``.
 
-Every other query selects ``USER_COLUMNS``, which leave ``password_hash`` out,
-so no ``User`` (and nothing built from one) can carry the hash.
+Every other query selects the mapping's columns, the fields of ``User``,
+which has no ``password_hash``; so no ``User`` (and nothing built from one)
+can carry the hash.
 """
 
 from __future__ import annotations
@@ -18,16 +19,6 @@ from inventory_server.domain.user import NewUser, Role, StoredCredentials, User
 from inventory_server.repositories.base import BaseRepository
 from inventory_server.repositories.mapping import TableMapping
 
-USER_COLUMNS = (
-    "id",
-    "email",
-    "display_name",
-    "role",
-    "create_time",
-    "update_time",
-    "delete_time",
-    "version",
-)
 PASSWORD_HASH = "password_hash"  # noqa: S105 - a column name, not a secret
 
 # Roles filter by their stored names, case-insensitively: role = admin, role = "ADMIN".
@@ -44,17 +35,11 @@ USER_LIST_FIELDS = ResourceFields(
 )
 
 
-def user_from_row(row: Mapping[str, Any]) -> User:
-    values = {name: row[name] for name in USER_COLUMNS}
-    values["role"] = Role(row["role"])
-    return User(**values)
-
-
 USER_MAPPING = TableMapping(
     table="users",
     resource="user",
-    columns=USER_COLUMNS,
-    from_row=user_from_row,
+    entity=User,
+    convert={"role": Role},
     list_fields=USER_LIST_FIELDS,
     updatable=frozenset({"email", "display_name", "role", PASSWORD_HASH}),
 )
@@ -94,7 +79,7 @@ class UserRepository(BaseRepository[User]):
             row = await self.fetch_one(query)
             if row is None:
                 return None
-            return StoredCredentials(user_from_row(row), row[PASSWORD_HASH])
+            return StoredCredentials(self.mapping.from_row(row), row[PASSWORD_HASH])
 
     async def replace_password_hash(self, id: UUID, old_hash: str, new_hash: str) -> bool:
         """Swap a hash for a stronger one of the same password (a rehash); False if it changed meanwhile.

@@ -15,17 +15,6 @@ from inventory_server.domain.warehouse import UPDATABLE_FIELDS, NewWarehouse, Wa
 from inventory_server.repositories.base import BaseRepository
 from inventory_server.repositories.mapping import TableMapping
 
-WAREHOUSE_COLUMNS = (
-    "id",
-    "code",
-    "name",
-    "address",
-    "create_time",
-    "update_time",
-    "delete_time",
-    "version",
-)
-
 WAREHOUSE_LIST_FIELDS = ResourceFields(
     "warehouses",
     (
@@ -38,15 +27,10 @@ WAREHOUSE_LIST_FIELDS = ResourceFields(
 )
 
 
-def warehouse_from_row(row: Mapping[str, Any]) -> Warehouse:
-    return Warehouse(**{name: row[name] for name in WAREHOUSE_COLUMNS})
-
-
 WAREHOUSE_MAPPING = TableMapping(
     table="warehouses",
     resource="warehouse",
-    columns=WAREHOUSE_COLUMNS,
-    from_row=warehouse_from_row,
+    entity=Warehouse,
     list_fields=WAREHOUSE_LIST_FIELDS,
     updatable=UPDATABLE_FIELDS,
 )

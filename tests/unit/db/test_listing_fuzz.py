@@ -95,7 +95,7 @@ def sql_of(text: str, fields: ResourceFields) -> str | None:
 
 
 def assert_only_allowed_sql(sql: str, fields: ResourceFields) -> None:
-    columns = {f'"{spec.column}"' for spec in fields.fields} | {f'"{fields.id_field.column}"'}
+    columns = {f'"{spec.column}"' for spec in fields.fields} | {f'"{spec.column}"' for spec in fields.key}
     for identifier in QUOTED_IDENTIFIER.findall(sql):
         assert identifier in columns
     rest = QUOTED_IDENTIFIER.sub(" ", sql)

@@ -41,25 +41,36 @@ class FieldSpec:
         return col(self.column)
 
 
+# The key of most resources: their id column.
+ID_FIELD = FieldSpec("id", "id", "uuid", sortable=True)
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceFields:
     """Everything the list translator knows about one resource.
 
     ``default_order`` is an order_by string used when the request has none;
-    ``id_field`` breaks ties and ends every cursor; ``soft_delete_column``,
-    when set, hides rows with a value there unless ``show_deleted``.
+    ``key`` (one field, or several for a composite key such as a stock
+    level's warehouse and product) breaks ties and ends every cursor;
+    ``soft_delete_column``, when set, hides rows with a value there unless
+    ``show_deleted``. ``show_deleted_in_token`` is False only for stock
+    levels: their page tokens were fingerprinted without it before levels
+    shared this planner, and tokens already handed out must stay valid.
     """
 
     resource: str
     fields: tuple[FieldSpec, ...]
-    id_field: FieldSpec = field(default_factory=lambda: FieldSpec("id", "id", "uuid", sortable=True))
+    key: tuple[FieldSpec, ...] = field(default_factory=lambda: (ID_FIELD,))
     default_order: str = ""
     soft_delete_column: str | None = "delete_time"
+    show_deleted_in_token: bool = True
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
         if len(names) != len(set(names)):
             raise ValueError(f"duplicate list field names for {self.resource}")
+        if not self.key:
+            raise ValueError(f"{self.resource} needs a key to order pages by")
 
     def find(self, name: str) -> FieldSpec | None:
         """The field called ``name``, or None."""
@@ -76,5 +87,5 @@ class ResourceFields:
 
     def _all(self) -> Iterable[FieldSpec]:
         yield from self.fields
-        if all(f.name != self.id_field.name for f in self.fields):
-            yield self.id_field
+        names = {f.name for f in self.fields}
+        yield from (spec for spec in self.key if spec.name not in names)

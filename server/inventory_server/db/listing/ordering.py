@@ -1,9 +1,9 @@
 """Parse ``order_by`` ("field desc, other") over a resource's allow-list.
 
-The id field always ends the order as the tie-breaker, so every row has a
-unique position and keyset pages never skip or repeat a row. It takes the
-direction of the key before it, which keeps single-direction orders servable
-by one row comparison.
+The key fields (the id, or every column of a composite key) always end the
+order as the tie-breaker, so every row has a unique position and keyset pages
+never skip or repeat a row. Each takes the direction of the key before it,
+which keeps single-direction orders servable by one row comparison.
 
 >>> fields = ResourceFields("things", (FieldSpec("name", "name", "text", sortable=True),))
 >>> [(spec.name, direction) for spec, direction in parse_order_by("name desc", fields)]
@@ -25,14 +25,14 @@ _WORD = re.compile(r"\S+")
 
 
 def parse_order_by(source: str, fields: ResourceFields) -> tuple[SortKey, ...]:
-    """Sort keys for ``source`` (or the resource's default order), id last; InvalidArgument when bad."""
+    """Sort keys for ``source`` (or the resource's default order), key last; InvalidArgument when bad."""
     if len(source) > MAX_ORDER_BY_LENGTH:
         raise invalid("order_by", f"longer than {MAX_ORDER_BY_LENGTH} characters")
     text = source if source.strip() else fields.default_order
     keys = _parse_keys(text, fields) if text.strip() else []
-    id_spec = fields.id_field
-    if all(spec.name != id_spec.name for spec, _ in keys):
-        keys.append((id_spec, keys[-1][1] if keys else "ASC"))
+    for key_spec in fields.key:
+        if all(spec.name != key_spec.name for spec, _ in keys):
+            keys.append((key_spec, keys[-1][1] if keys else "ASC"))
     return tuple(keys)
 
 

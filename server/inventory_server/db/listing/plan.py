@@ -70,12 +70,13 @@ def plan_list(
     visible = None
     if fields.soft_delete_column and not query.show_deleted:
         visible = col(fields.soft_delete_column).is_null()
-    shape = {
+    shape: dict[str, object] = {
         "filter": query.filter.strip(),
         "order_by": [(spec.name, direction) for spec, direction in sort_keys],
-        "show_deleted": query.show_deleted,
         "extra": dict(extra or {}),
     }
+    if fields.show_deleted_in_token:
+        shape["show_deleted"] = query.show_deleted
     print_of_shape = fingerprint(fields.resource, shape)
     after = None
     if query.page_token:
