@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from inventory_server import context
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
+from inventory_server.domain.updates import UpdateRules
 from inventory_server.domain.versioned import version_from_etag
 
 
@@ -54,15 +55,12 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
-def mask_paths(mask: FieldMask, allowed: frozenset[str], field: str = "update_mask") -> list[str]:
-    """The paths of an update mask; empty -> every allowed field; unknown paths -> INVALID_ARGUMENT."""
-    paths = list(mask.paths) or sorted(allowed)
-    bad = sorted({p for p in paths if p not in allowed})
-    if bad:
-        raise InvalidArgument.field(
-            field, f"cannot update: {', '.join(bad)}; updatable: {', '.join(sorted(allowed))}"
-        )
-    return paths
+def mask_paths(mask: FieldMask, rules: UpdateRules) -> list[str]:
+    """The paths of an update mask under the entity's ``rules`` (empty -> its default fields).
+
+    A path the rules do not allow -> INVALID_ARGUMENT naming update_mask.
+    """
+    return rules.mask_paths(mask.paths)
 
 
 def checked_request_id(request_id: str) -> str:

@@ -20,7 +20,7 @@ from inventory_server.api.convert import (
 from inventory_server.api.page_tokens import PageTokens
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.paging import ListQuery
-from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product
+from inventory_server.domain.product import PRODUCT_UPDATES, NewProduct, Product
 from inventory_server.services.product_import import ImportResult, ImportRow, ProductImportService
 from inventory_server.services.products import MAX_BATCH_SIZE, ProductService
 
@@ -142,7 +142,7 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
     ) -> pb.UpdateProductResponse:
         source = request.product
         id = parse_id(source.id, "product.id")
-        paths = mask_paths(request.update_mask, UPDATABLE_FIELDS)
+        paths = mask_paths(request.update_mask, PRODUCT_UPDATES)
         values = new_from_proto(source)
         changes = {path: getattr(values, path) for path in paths}
         product = await self.products.update(id, changes, parse_etag(source.etag, "product.etag"))

@@ -16,7 +16,7 @@ from inventory_server.api.convert import checked_request_id, mask_paths, parse_e
 from inventory_server.api.page_tokens import PageTokens
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.paging import ListQuery
-from inventory_server.domain.user import PROFILE_FIELDS, UPDATABLE_FIELDS, NewUser, Role, User
+from inventory_server.domain.user import USER_UPDATES, NewUser, Role, User
 from inventory_server.services.users import UserService
 
 Context = aio.ServicerContext[Any, Any]
@@ -59,12 +59,12 @@ def update_changes(request: pb.UpdateUserRequest) -> dict[str, Any]:
     sent; a password sent while a non-empty mask leaves it out is refused
     rather than silently ignored.
     """
+    paths = mask_paths(request.update_mask, USER_UPDATES)
     if request.update_mask.paths:
-        paths = mask_paths(request.update_mask, UPDATABLE_FIELDS)
         if request.password and "password" not in paths:
             raise InvalidArgument.field("password", 'is set, but update_mask does not name "password"')
-    else:
-        paths = sorted(PROFILE_FIELDS | ({"password"} if request.password else set()))
+    elif request.password:
+        paths = sorted({*paths, "password"})
     values = new_from_proto(request.user)
     changes: dict[str, Any] = {}
     for path in paths:

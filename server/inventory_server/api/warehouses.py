@@ -11,7 +11,7 @@ from inventory_client.v1 import warehouse_pb2_grpc
 from inventory_server.api.convert import checked_request_id, mask_paths, parse_etag, parse_id, timestamp
 from inventory_server.api.page_tokens import PageTokens
 from inventory_server.domain.paging import ListQuery
-from inventory_server.domain.warehouse import UPDATABLE_FIELDS, NewWarehouse, Warehouse
+from inventory_server.domain.warehouse import WAREHOUSE_UPDATES, NewWarehouse, Warehouse
 from inventory_server.services.warehouses import WarehouseService
 
 Context = aio.ServicerContext[Any, Any]
@@ -77,7 +77,7 @@ class WarehouseServicer(warehouse_pb2_grpc.WarehouseServiceServicer):
         """Only name and address change; a mask naming code (immutable) or an output-only field is refused."""
         source = request.warehouse
         id = parse_id(source.id, "warehouse.id")
-        paths = mask_paths(request.update_mask, UPDATABLE_FIELDS)
+        paths = mask_paths(request.update_mask, WAREHOUSE_UPDATES)
         changes = {path: getattr(source, path) for path in paths}
         warehouse = await self.warehouses.update(id, changes, parse_etag(source.etag, "warehouse.etag"))
         return pb.UpdateWarehouseResponse(warehouse=to_proto(warehouse))

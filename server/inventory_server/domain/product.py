@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
 from inventory_server.domain.errors import ErrorDetails
+from inventory_server.domain.updates import UpdateRules
 from inventory_server.domain.versioned import Versioned
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
@@ -69,7 +71,7 @@ def _as_changes(p: NewProduct) -> dict[str, object]:
     }
 
 
-def validate_changes(changes: dict[str, object], errors: ErrorDetails, prefix: str = "product") -> None:
+def validate_changes(changes: Mapping[str, object], errors: ErrorDetails, prefix: str = "product") -> None:
     """Check the updatable fields present in ``changes``; add a violation for each bad one."""
     if "name" in changes:
         name = str(changes["name"])
@@ -95,3 +97,7 @@ def validate_changes(changes: dict[str, object], errors: ErrorDetails, prefix: s
                     f"keys 1-{MAX_ATTRIBUTE_LENGTH} characters, values at most {MAX_ATTRIBUTE_LENGTH}",
                 )
                 break
+
+
+# UpdateProduct's rules, used by the servicer, the service and the repository.
+PRODUCT_UPDATES = UpdateRules("product", UPDATABLE_FIELDS, validate_changes)

@@ -8,12 +8,14 @@ Nothing that is returned, logged or formatted from a ``User`` can carry it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from inventory_server.domain.errors import ErrorDetails
+from inventory_server.domain.updates import UpdateRules
 from inventory_server.domain.versioned import Versioned
 
 # Deliberately loose (RFC 5321 addresses are too varied to match exactly): one '@', no spaces,
@@ -83,8 +85,12 @@ class NewUser:
         return {"email": self.email, "display_name": self.display_name, "role": self.role}
 
 
-def validate_changes(changes: dict[str, object], errors: ErrorDetails, prefix: str = "user") -> None:
-    """Check the profile fields present in ``changes``; add a violation for each bad one."""
+def validate_changes(changes: Mapping[str, object], errors: ErrorDetails, prefix: str = "user") -> None:
+    """Check the fields present in ``changes``; add a violation for each bad one.
+
+    A "password" (plaintext, on its way to be hashed) is named without the
+    prefix, as the request carries it beside the user, and never echoed.
+    """
     if "email" in changes:
         problem = email_problem(str(changes["email"]))
         if problem:
@@ -93,6 +99,10 @@ def validate_changes(changes: dict[str, object], errors: ErrorDetails, prefix: s
         errors.add(f"{prefix}.display_name", f"must be at most {MAX_DISPLAY_NAME_LENGTH} characters")
     if "role" in changes and not isinstance(changes["role"], Role):
         errors.add(f"{prefix}.role", ROLE_REQUIRED)
+    if "password" in changes:
+        problem = password_problem(str(changes["password"]))
+        if problem:
+            errors.add("password", problem)
 
 
 def email_problem(email: str) -> str | None:
@@ -113,3 +123,14 @@ def password_problem(password: str) -> str | None:
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"must be at most {MAX_PASSWORD_LENGTH} characters"
     return None
+
+
+# UpdateUser's rules, used by the servicer, the service and the repository: an empty mask
+# stands for the profile fields; a password is stored as its hash.
+USER_UPDATES = UpdateRules(
+    "user",
+    UPDATABLE_FIELDS,
+    validate_changes,
+    default=PROFILE_FIELDS,
+    stored_as={"password": "password_hash"},
+)

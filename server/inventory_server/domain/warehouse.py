@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from inventory_server.domain.errors import ErrorDetails
+from inventory_server.domain.updates import UpdateRules
 from inventory_server.domain.versioned import Versioned
 
 # Letters, digits, '.', '_', '-'; starts with a letter or digit; 1-64 characters (the column allows 64).
@@ -50,7 +52,7 @@ class NewWarehouse:
         errors.raise_if_any()
 
 
-def validate_changes(changes: dict[str, object], errors: ErrorDetails, prefix: str = "warehouse") -> None:
+def validate_changes(changes: Mapping[str, object], errors: ErrorDetails, prefix: str = "warehouse") -> None:
     """Check the updatable fields present in ``changes``; add a violation for each bad one."""
     if "name" in changes:
         name = str(changes["name"])
@@ -58,3 +60,7 @@ def validate_changes(changes: dict[str, object], errors: ErrorDetails, prefix: s
             errors.add(f"{prefix}.name", f"must be 1-{MAX_NAME_LENGTH} characters and not blank")
     if "address" in changes and len(str(changes["address"])) > MAX_ADDRESS_LENGTH:
         errors.add(f"{prefix}.address", f"must be at most {MAX_ADDRESS_LENGTH} characters")
+
+
+# UpdateWarehouse's rules, used by the servicer, the service and the repository.
+WAREHOUSE_UPDATES = UpdateRules("warehouse", UPDATABLE_FIELDS, validate_changes)

@@ -30,10 +30,10 @@ from inventory_server.domain.errors import (
     DomainError,
     EtagMismatch,
     FailedPrecondition,
-    InvalidArgument,
     NotFound,
 )
 from inventory_server.domain.paging import ListQuery, Page
+from inventory_server.domain.updates import refuse_unknown
 from inventory_server.repositories.errors import translate_db_error
 from inventory_server.repositories.executor import Operation, Row, StatementExecutor
 from inventory_server.repositories.mapping import TableMapping
@@ -129,9 +129,7 @@ class BaseRepository(ReadRepository[T]):
         not ``expected_version``; no changes at all leave the row as it is.
         """
         with self.operation("update"):
-            unknown = sorted(set(changes) - self.mapping.updatable)
-            if unknown:
-                raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}")
+            refuse_unknown(set(changes) - self.mapping.updatable)
             if not changes:
                 return self.mapping.from_row(await self._current(id, expected_version))
             statement = (

@@ -11,7 +11,7 @@ from inventory_server.db.listing import FieldSpec, ResourceFields
 from inventory_server.db.query import Condition, col, exists, select, table
 from inventory_server.domain.errors import DomainError, FailedPrecondition, PreconditionViolation
 from inventory_server.domain.paging import ListQuery, Page
-from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product
+from inventory_server.domain.product import PRODUCT_UPDATES, NewProduct, Product
 from inventory_server.repositories.base import BaseRepository
 from inventory_server.repositories.mapping import TableMapping
 
@@ -36,7 +36,7 @@ PRODUCT_MAPPING = TableMapping(
     resource="product",
     entity=Product,
     list_fields=PRODUCT_LIST_FIELDS,
-    updatable=UPDATABLE_FIELDS,
+    updatable=PRODUCT_UPDATES.columns,
     json_columns=frozenset({"attributes"}),
 )
 

@@ -15,11 +15,11 @@ from uuid import UUID
 from inventory_server.db.listing import FieldSpec, ResourceFields
 from inventory_server.db.query import col, lower, update
 from inventory_server.domain.paging import ListQuery, Page
-from inventory_server.domain.user import NewUser, Role, StoredCredentials, User
+from inventory_server.domain.user import USER_UPDATES, NewUser, Role, StoredCredentials, User
 from inventory_server.repositories.base import BaseRepository
 from inventory_server.repositories.mapping import TableMapping
 
-PASSWORD_HASH = "password_hash"  # noqa: S105 - a column name, not a secret
+PASSWORD_HASH = USER_UPDATES.stored_as["password"]
 
 # Roles filter by their stored names, case-insensitively: role = admin, role = "ADMIN".
 USER_LIST_FIELDS = ResourceFields(
@@ -41,7 +41,7 @@ USER_MAPPING = TableMapping(
     entity=User,
     convert={"role": Role},
     list_fields=USER_LIST_FIELDS,
-    updatable=frozenset({"email", "display_name", "role", PASSWORD_HASH}),
+    updatable=USER_UPDATES.columns,
 )
 
 

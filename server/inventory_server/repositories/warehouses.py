@@ -11,7 +11,7 @@ from inventory_server.db.listing import FieldSpec, ResourceFields
 from inventory_server.db.query import Condition, col, exists, or_, select, table
 from inventory_server.domain.errors import DomainError, FailedPrecondition, PreconditionViolation
 from inventory_server.domain.paging import ListQuery, Page
-from inventory_server.domain.warehouse import UPDATABLE_FIELDS, NewWarehouse, Warehouse
+from inventory_server.domain.warehouse import WAREHOUSE_UPDATES, NewWarehouse, Warehouse
 from inventory_server.repositories.base import BaseRepository
 from inventory_server.repositories.mapping import TableMapping
 
@@ -32,7 +32,7 @@ WAREHOUSE_MAPPING = TableMapping(
     resource="warehouse",
     entity=Warehouse,
     list_fields=WAREHOUSE_LIST_FIELDS,
-    updatable=UPDATABLE_FIELDS,
+    updatable=WAREHOUSE_UPDATES.columns,
 )
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 from inventory_server.cache.product_cache import ProductCache
 from inventory_server.domain.errors import AlreadyExists, ErrorDetails, InvalidArgument, NotFound
 from inventory_server.domain.paging import ListQuery, Page
-from inventory_server.domain.product import UPDATABLE_FIELDS, NewProduct, Product, validate_changes
+from inventory_server.domain.product import PRODUCT_UPDATES, NewProduct, Product
 from inventory_server.services.idempotency import write_once
 from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
@@ -110,12 +110,7 @@ class ProductService:
         )
 
     async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> Product:
-        unknown = sorted(set(changes) - UPDATABLE_FIELDS)
-        if unknown:
-            raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}")
-        errors = ErrorDetails()
-        validate_changes(dict(changes), errors)
-        errors.raise_if_any()
+        PRODUCT_UPDATES.check(changes)
 
         try:
             return await self.transactor.write(

@@ -18,7 +18,7 @@ from inventory_server.domain.errors import DomainError, ErrorDetails, InvalidArg
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.user import (
     MAX_PASSWORD_LENGTH,
-    UPDATABLE_FIELDS,
+    USER_UPDATES,
     NewUser,
     StoredCredentials,
     User,
@@ -81,20 +81,13 @@ class UserService:
 
         NotFound / EtagMismatch / AlreadyExists (email) / InvalidArgument.
         """
-        unknown = sorted(set(changes) - UPDATABLE_FIELDS)
-        if unknown:
-            raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}")
-        profile = {name: value for name, value in changes.items() if name != "password"}
-        errors = ErrorDetails()
-        validate_changes(profile, errors)
+        USER_UPDATES.check(changes)
+        stored = {name: value for name, value in changes.items() if name != "password"}
         if "password" in changes:
-            _check_password(str(changes["password"]), errors)
-        errors.raise_if_any()
-        if "password" in changes:
-            profile["password_hash"] = await self.passwords.hash(str(changes["password"]))
+            stored[USER_UPDATES.stored_as["password"]] = await self.passwords.hash(str(changes["password"]))
 
         return await self.transactor.write(
-            lambda uow: uow.users.update(id, profile, expected_version=expected_version)
+            lambda uow: uow.users.update(id, stored, expected_version=expected_version)
         )
 
     async def delete(self, id: UUID, expected_version: int | None) -> User:

@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from inventory_server.domain.errors import ErrorDetails, InvalidArgument
 from inventory_server.domain.paging import ListQuery, Page
-from inventory_server.domain.warehouse import UPDATABLE_FIELDS, NewWarehouse, Warehouse, validate_changes
+from inventory_server.domain.warehouse import WAREHOUSE_UPDATES, NewWarehouse, Warehouse
 from inventory_server.services.idempotency import write_once
 from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
@@ -47,12 +46,7 @@ class WarehouseService:
 
     async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> Warehouse:
         """Change name and/or address; NotFound / EtagMismatch / InvalidArgument."""
-        unknown = sorted(set(changes) - UPDATABLE_FIELDS)
-        if unknown:
-            raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}")
-        errors = ErrorDetails()
-        validate_changes(dict(changes), errors)
-        errors.raise_if_any()
+        WAREHOUSE_UPDATES.check(changes)
 
         return await self.transactor.write(
             lambda uow: uow.warehouses.update(id, changes, expected_version=expected_version)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from inventory_server.api.convert import checked_request_id, mask_paths, parse_etag, parse_id, timestamp
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.versioned import etag_for
+from inventory_server.domain.warehouse import WAREHOUSE_UPDATES
 
 
 @given(
@@ -51,12 +52,12 @@ def test_parse_etag_accepts_only_our_etags() -> None:
 
 
 def test_mask_paths_defaults_to_every_allowed_field_and_refuses_others() -> None:
-    allowed = frozenset({"name", "address"})
-    assert mask_paths(FieldMask(), allowed) == ["address", "name"]
-    assert mask_paths(FieldMask(paths=["name"]), allowed) == ["name"]
+    assert mask_paths(FieldMask(), WAREHOUSE_UPDATES) == ["address", "name"]
+    assert mask_paths(FieldMask(paths=["name"]), WAREHOUSE_UPDATES) == ["name"]
     with pytest.raises(InvalidArgument) as info:
-        mask_paths(FieldMask(paths=["name", "code"]), allowed)
+        mask_paths(FieldMask(paths=["name", "code"]), WAREHOUSE_UPDATES)
     assert "code" in info.value.message
+    assert info.value.violations[0].field == "update_mask"
 
 
 def test_request_id_length_is_bounded() -> None:
