@@ -428,7 +428,7 @@ class FakeLedger:
         self.db.ledger.append(row)
         return row
 
-    async def get(self, id: UUID) -> StockTransaction:
+    async def get(self, id: UUID, *, for_update: bool = False) -> StockTransaction:
         for row in self.db.ledger:
             if row.id == id:
                 return row

@@ -72,8 +72,8 @@ class TransactionRepository(Protocol):
         """Write a ledger row."""
         ...
 
-    async def get(self, id: UUID) -> StockTransaction:
-        """The ledger row; NotFound when there is none."""
+    async def get(self, id: UUID, *, for_update: bool = False) -> StockTransaction:
+        """The ledger row; NotFound when there is none (``for_update`` is never needed: rows never change)."""
         ...
 
     async def list(self, query: ListQuery) -> Page[StockTransaction]:
