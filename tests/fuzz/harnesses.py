@@ -32,9 +32,10 @@ from inventory_server.db.listing import plan_list
 from inventory_server.db.listing.fields import ResourceFields
 from inventory_server.db.listing.tokens import decode_token, encode_token, fingerprint
 from inventory_server.db.query import select
-from inventory_server.domain import product, user, warehouse
+from inventory_server.domain import product, user, versioned, warehouse
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.domain.paging import ListQuery
+from inventory_server.domain.updates import UpdateRules
 from inventory_server.repositories.products import PRODUCT_LIST_FIELDS
 from inventory_server.repositories.reservations import RESERVATION_LIST_FIELDS
 from inventory_server.repositories.stock_levels import LEVEL_LIST_FIELDS
@@ -48,10 +49,10 @@ RESOURCES: tuple[ResourceFields, ...] = (
     RESERVATION_LIST_FIELDS,
     USER_LIST_FIELDS,
 )
-UPDATABLE: tuple[frozenset[str], ...] = (
-    product.UPDATABLE_FIELDS,
-    user.UPDATABLE_FIELDS,
-    warehouse.UPDATABLE_FIELDS,
+UPDATABLE: tuple[UpdateRules, ...] = (
+    product.PRODUCT_UPDATES,
+    user.USER_UPDATES,
+    warehouse.WAREHOUSE_UPDATES,
 )
 TOKENS = PageTokens([DEVELOPMENT_KEY])
 
@@ -94,7 +95,7 @@ def fuzz_page_token(data: bytes) -> None:
     selector = data[0] if data else 0
     fields = RESOURCES[selector % len(RESOURCES)]
     text = _text(data[1:])
-    specs = [*[spec for spec in fields.fields if spec.sortable][: 1 + selector % 3], fields.id_field]
+    specs = [*[spec for spec in fields.fields if spec.sortable][: 1 + selector % 3], *fields.key]
     expected = fingerprint(fields.resource, {"filter": ""})
     _refused_or_accepted(lambda: TOKENS.open(text))
     _refused_or_accepted(lambda: decode_token(text, expected, specs))
@@ -110,8 +111,8 @@ def fuzz_page_token(data: bytes) -> None:
 
 def fuzz_etag(data: bytes) -> None:
     etag = _text(data)
-    version = product.version_from_etag(etag)
-    assert version is None or 0 <= version <= product.MAX_VERSION
+    version = versioned.version_from_etag(etag)
+    assert version is None or 0 <= version <= versioned.MAX_VERSION
     _refused_or_accepted(lambda: parse_etag(etag))
 
 
