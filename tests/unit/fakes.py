@@ -30,6 +30,7 @@ from argon2 import PasswordHasher, Type
 
 from inventory_server.domain.errors import (
     AlreadyExists,
+    Deleted,
     DomainError,
     EtagMismatch,
     FailedPrecondition,
@@ -197,6 +198,13 @@ class _Versioned(Generic[V]):
             raise EtagMismatch(self.resource, str(id))
         return current
 
+    def _changeable(self, id: UUID, expected_version: int | None) -> V:
+        """Like the real update: a soft-deleted row cannot be changed (Deleted)."""
+        current = self._checked(id, expected_version)
+        if current.delete_time is not None:
+            raise Deleted(self.resource, str(id))
+        return current
+
     def _put(self, current: V, **changes: Any) -> V:
         changed = dataclasses.replace(
             current, **changes, update_time=self.db.now(), version=current.version + 1
@@ -248,7 +256,7 @@ class FakeProducts(_Versioned[Product]):
         return created
 
     async def update(self, id: UUID, changes: Mapping[str, Any], *, expected_version: int | None) -> Product:
-        return self._put(self._checked(id, expected_version), **changes)
+        return self._put(self._changeable(id, expected_version), **changes)
 
     def holds_stock(self, id: UUID) -> bool:
         return any(key.product_id == id and level.on_hand > 0 for key, level in self.db.levels.items())
@@ -271,7 +279,7 @@ class FakeWarehouses(_Versioned[Warehouse]):
     async def update(
         self, id: UUID, changes: Mapping[str, Any], *, expected_version: int | None
     ) -> Warehouse:
-        return self._put(self._checked(id, expected_version), **changes)
+        return self._put(self._changeable(id, expected_version), **changes)
 
     def holds_stock(self, id: UUID) -> bool:
         return any(
@@ -298,7 +306,7 @@ class FakeUsers(_Versioned[User]):
         return user
 
     async def update(self, id: UUID, changes: Mapping[str, Any], *, expected_version: int | None) -> User:
-        current = self._checked(id, expected_version)
+        current = self._changeable(id, expected_version)
         profile = {k: v for k, v in changes.items() if k != "password_hash"}
         if "email" in profile:
             self._check_email_free(str(profile["email"]), id)

@@ -109,6 +109,24 @@ class FailedPrecondition(DomainError):
         self.violations: list[PreconditionViolation] = list(violations or [])
 
 
+class Deleted(FailedPrecondition):
+    """The resource is soft-deleted, and a deleted resource cannot be changed (only undeleted).
+
+    FAILED_PRECONDITION rather than NOT_FOUND: Get still returns the resource
+    (with its delete_time), so it exists; its state forbids the change.
+    """
+
+    def __init__(self, resource: str, key: str):
+        super().__init__(
+            f"{resource} {key!r} is deleted; a deleted {resource} cannot be changed",
+            reason="DELETED",
+            metadata={"resource": resource, "key": key},
+            violations=[
+                PreconditionViolation("DELETED", f"{resource}s/{key}", "undelete it before changing it")
+            ],
+        )
+
+
 class EtagMismatch(DomainError):
     """The caller's etag is stale: someone else changed the resource (maps to ABORTED)."""
 

@@ -27,6 +27,7 @@ from inventory_server.db.query import (
 )
 from inventory_server.domain.errors import (
     AlreadyExists,
+    Deleted,
     DomainError,
     EtagMismatch,
     FailedPrecondition,
@@ -126,24 +127,34 @@ class BaseRepository(ReadRepository[T]):
         """Set ``changes`` (updatable columns only), bump version and update_time.
 
         NotFound when the row does not exist, EtagMismatch when its version is
-        not ``expected_version``; no changes at all leave the row as it is.
+        not ``expected_version``, Deleted (FAILED_PRECONDITION) when it is
+        soft-deleted; no changes at all leave the row as it is.
         """
         with self.operation("update"):
             refuse_unknown(set(changes) - self.mapping.updatable)
             if not changes:
-                return self.mapping.from_row(await self._current(id, expected_version))
+                return self.mapping.from_row(self._live(id, await self._current(id, expected_version)))
+            deleted_column = self.mapping.soft_delete_column
+            live = None if deleted_column is None else col(deleted_column).is_null()
             statement = (
                 update(self.mapping.table)
                 .set(self._encode(changes))
                 .set(self._bump())
-                .where(self._id().eq(id), self._version_is(expected_version))
+                .where(self._id().eq(id), self._version_is(expected_version), live)
                 .returning(*self._columns())
             )
             row = await self.fetch_one(statement)
             if row is None:
-                await self._current(id, expected_version)
+                self._live(id, await self._current(id, expected_version))
                 raise EtagMismatch(self.mapping.resource, str(id))
             return self.mapping.from_row(row)
+
+    def _live(self, id: uuid.UUID, row: Row) -> Row:
+        """``row`` when it is not soft-deleted; else Deleted (a deleted row cannot be changed)."""
+        deleted_column = self.mapping.soft_delete_column
+        if deleted_column is not None and row[deleted_column] is not None:
+            raise Deleted(self.mapping.resource, str(id))
+        return row
 
     async def soft_delete(self, id: uuid.UUID, *, expected_version: int | None) -> T:
         """Set delete_time (deleting a deleted row returns it unchanged); NotFound / EtagMismatch.
