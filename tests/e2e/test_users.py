@@ -118,6 +118,27 @@ def test_create_with_the_same_request_id_returns_the_first_result(client: Invent
     assert [u.id for u in listed] == [first.id]
 
 
+def test_a_retry_with_the_same_request_id_but_another_password_is_refused(client: InventoryClient) -> None:
+    request = pb.CreateUserRequest(
+        user=pb.User(email="twice@example.com", role=pb.ROLE_VIEWER),
+        password=PASSWORD,
+        request_id="user-req-2",
+    )
+    first = client.users.CreateUser(request).user
+    other = pb.CreateUserRequest()
+    other.CopyFrom(request)
+    other.password = "a-different-password-entirely"
+    with pytest.raises(InvalidArgumentError) as caught:
+        client.users.CreateUser(other)
+    assert [v.field for v in caught.value.field_violations] == ["request_id"]
+    # The first password is the one that counts, and the same request still replays.
+    assert client.users.CreateUser(request).user == first
+    login = client.users.AuthenticateUser(
+        pb.AuthenticateUserRequest(email="twice@example.com", password=PASSWORD)
+    )
+    assert login.user.id == first.id
+
+
 def test_list_pages_filters_by_role_and_hides_deleted_users(client: InventoryClient) -> None:
     roles = [pb.ROLE_VIEWER, pb.ROLE_CLERK, pb.ROLE_MANAGER, pb.ROLE_ADMIN, pb.ROLE_ADMIN]
     users = [create(client, f"user{n}@example.com", role) for n, role in enumerate(roles)]

@@ -53,8 +53,14 @@ class UserService:
         """Create with an argon2id hash of ``password``.
 
         With a ``request_id`` a repeat returns the first result and creates
-        nothing. The fingerprint that detects a reused request_id covers the
-        profile fields only: a digest of the password must not be stored.
+        nothing, if it is the same request: the fingerprint covers the profile
+        fields, and the password is checked against the argon2id hash made for
+        the first request (kept with its stored response), after the
+        transaction, like any password check. A different password is
+        InvalidArgument on request_id, like any other changed field. Why not in
+        the fingerprint: a fast digest of a password (SHA-256) would be a
+        crackable copy of it; the argon2id hash is as strong as the stored one.
+        Responses stored before the hash was kept replay without the check.
         """
         errors = ErrorDetails()
         validate_changes(new.changes(), errors)
@@ -63,18 +69,28 @@ class UserService:
         payload = {key: str(value) for key, value in new.changes().items()}
         password_hash = await self.passwords.hash(password)
 
+        first_hashes: list[str] = []
+
         async def replay(uow: UnitOfWork, stored: dict[str, Any]) -> User:
+            if isinstance(stored.get("password_hash"), str):
+                first_hashes.append(stored["password_hash"])
             return await uow.users.get(UUID(stored["id"]))
 
-        return await write_once(
+        user = await write_once(
             self.transactor,
             lambda uow: uow.users.create(new, password_hash),
             scope=CREATE_SCOPE,
             request_id=request_id,
             payload=payload,
-            encode=lambda created: {"id": str(created.id)},
+            encode=lambda created: {"id": str(created.id), "password_hash": password_hash},
             replay=replay,
         )
+        # Verified outside the transaction: argon2 never runs while a connection is held.
+        if first_hashes and not await self.passwords.verify(first_hashes[-1], password):
+            raise InvalidArgument.field(
+                "request_id", "was already used for a different request; use a new request_id"
+            )
+        return user
 
     async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> User:
         """Change email, display_name, role and/or password (a plaintext, hashed here).

@@ -63,17 +63,31 @@ async def test_a_repeated_request_id_returns_the_first_user(service: UserService
     assert len(transactor.db.users) == 1
 
 
-async def test_the_request_fingerprint_covers_the_profile_but_not_the_password(
+async def test_a_repeated_request_id_with_another_password_is_refused_like_any_other_change(
     service: UserService, transactor: Fakes
 ) -> None:
+    # Issue 9, finding 11: the retry answered OK and silently kept the first password.
     first = await create_ada(service, request_id="req-1")
-    retried_with_other_password = await create_ada(service, "another password 123", request_id="req-1")
-    assert retried_with_other_password == first
-    stored_fingerprint, _ = transactor.db.idempotency_keys[(CREATE_SCOPE, "req-1")]
-    profile = {"email": "Ada@Example.com", "display_name": "Ada", "role": "admin"}
-    assert stored_fingerprint == fingerprint(profile)
+    with pytest.raises(InvalidArgument) as caught:
+        await create_ada(service, "another password 123", request_id="req-1")
+    assert [v.field for v in caught.value.violations] == ["request_id"]
+    assert "another password" not in caught.value.message
+    assert await create_ada(service, request_id="req-1") == first  # the same password still replays
     with pytest.raises(InvalidArgument):
         await service.create(NewUser("bob@example.com", Role.ADMIN), PASSWORD, "req-1")
+
+
+async def test_neither_the_fingerprint_nor_the_stored_response_holds_the_password_or_a_fast_digest(
+    service: UserService, transactor: Fakes
+) -> None:
+    await create_ada(service, request_id="req-1")
+    stored_fingerprint, response = transactor.db.idempotency_keys[(CREATE_SCOPE, "req-1")]
+    profile = {"email": "Ada@Example.com", "display_name": "Ada", "role": "admin"}
+    assert stored_fingerprint == fingerprint(profile)
+    assert response is not None
+    assert PASSWORD not in repr(response)
+    # The retry is checked against the argon2id hash made for the first request, nothing faster.
+    assert str(response["password_hash"]).startswith("$argon2id$")
 
 
 async def test_login_returns_the_user_for_the_right_password(service: UserService) -> None:
