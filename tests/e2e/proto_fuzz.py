@@ -181,6 +181,8 @@ def _plausible_text(name: str, hints: Hints) -> st.SearchStrategy[str]:
         return st.uuids().map(lambda u: f"FZ-{u.hex[:12]}")
     if name == "email":
         return st.uuids().map(lambda u: f"{u.hex[:12]}@example.com")
+    if name == "code":
+        return st.uuids().map(lambda u: f"WH-{u.hex[:10].upper()}")
     if name == "request_id":  # mostly fresh, sometimes one seen before (a replay or a mismatch)
         return st.uuids().map(str) | st.sampled_from(list(hints.extra.get(name, ["r"])))
     if name in hints.extra:
@@ -213,8 +215,8 @@ def _well_formed_field(
         return _string_payload(fd.name, hints).map(lambda payload: _length_delimited(fd.number, payload))
     if fd.type == FieldDescriptor.TYPE_BYTES:
         return st.binary(max_size=64).map(lambda payload: _length_delimited(fd.number, payload))
-    if plausible and fd.type in _VARINT_TYPES:
-        return st.integers(0, 10).map(lambda value: _key(fd.number, VARINT) + _varint(value))
+    if plausible and fd.type in _VARINT_TYPES:  # proto3's 0 is "unset": mostly not what a client means
+        return st.integers(1, 10).map(lambda value: _key(fd.number, VARINT) + _varint(value))
     return _scalar_value(fd).map(lambda value: _key(fd.number, _wire_type(fd)) + value)
 
 
@@ -266,15 +268,20 @@ def _build_fields(
     descriptor: Descriptor, hints: Hints, depth: int, plausible: bool
 ) -> st.SearchStrategy[bytes]:
     parts: list[st.SearchStrategy[list[bytes]]] = []
+    oneofs: dict[str, list[st.SearchStrategy[list[bytes]]]] = {}
     for fd in descriptor.fields:
         well_formed = _well_formed_field(fd, hints, depth, plausible)
         occurrence = well_formed if plausible else st.one_of(*[well_formed] * 9, _damaged_field(fd))
         count = 3 if fd.is_repeated else 1
-        if plausible and not fd.is_repeated:  # present three times in four
+        oneof = fd.containing_oneof
+        if plausible and oneof is not None and not oneof.name.startswith("_"):
+            oneofs.setdefault(oneof.name, []).append(occurrence.map(lambda b: [b]))  # one member, below
+        elif plausible and not fd.is_repeated:  # present three times in four
             present = occurrence.map(lambda b: [b])
             parts.append(st.one_of(st.just([]), present, present, present))
         else:
             parts.append(st.lists(occurrence, max_size=count))
+    parts.extend(st.one_of(*members) for members in oneofs.values())
     if not plausible:
         parts.append(st.lists(_unknown_field(descriptor), max_size=1))
     return (
