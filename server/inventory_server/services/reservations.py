@@ -136,5 +136,13 @@ class ReservationService:
             except DomainError as exc:  # the database is down or busy: try again next time
                 log.warning("reservation expiry skipped: %s", exc.message)
                 continue
+            except Exception as exc:  # e.g. an unmigrated schema: a background task must not die of it
+                log.warning(
+                    "reservation expiry failed (%s); trying again in %.1fs",
+                    type(exc).__name__,
+                    self.interval,
+                    exc_info=log.isEnabledFor(logging.DEBUG),  # the traceback only when asked for
+                )
+                continue
             if count:
                 log.info("released %d expired reservation(s)", count)
