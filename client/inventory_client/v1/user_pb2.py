@@ -18,15 +18,15 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17inventory/v1/user.proto\x12\x0cinventory.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12 \n\x04role\x18\x04 \x01(\x0e\x32\x12.inventory.v1.Role\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65lete_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x08 \x01(\t\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"3\n\x0fGetUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\"q\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x05 \x01(\x08\"O\n\x11ListUsersResponse\x12!\n\x05users\x18\x01 \x03(\x0b\x32\x12.inventory.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"[\n\x11\x43reateUserRequest\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"6\n\x12\x43reateUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\"x\n\x11UpdateUserRequest\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x10\n\x08password\x18\x03 \x01(\t\"6\n\x12UpdateUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\"-\n\x11\x44\x65leteUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"6\n\x12\x44\x65leteUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\":\n\x17\x41uthenticateUserRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"<\n\x18\x41uthenticateUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_VIEWER\x10\x01\x12\x0e\n\nROLE_CLERK\x10\x02\x12\x10\n\x0cROLE_MANAGER\x10\x03\x12\x0e\n\nROLE_ADMIN\x10\x04\x32\xf9\x03\n\x0bUserService\x12\x46\n\x07GetUser\x12\x1c.inventory.v1.GetUserRequest\x1a\x1d.inventory.v1.GetUserResponse\x12L\n\tListUsers\x12\x1e.inventory.v1.ListUsersRequest\x1a\x1f.inventory.v1.ListUsersResponse\x12O\n\nCreateUser\x12\x1f.inventory.v1.CreateUserRequest\x1a .inventory.v1.CreateUserResponse\x12O\n\nUpdateUser\x12\x1f.inventory.v1.UpdateUserRequest\x1a .inventory.v1.UpdateUserResponse\x12O\n\nDeleteUser\x12\x1f.inventory.v1.DeleteUserRequest\x1a .inventory.v1.DeleteUserResponse\x12\x61\n\x10\x41uthenticateUser\x12%.inventory.v1.AuthenticateUserRequest\x1a&.inventory.v1.AuthenticateUserResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17inventory/v1/user.proto\x12\x0cinventory.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12 \n\x04role\x18\x04 \x01(\x0e\x32\x12.inventory.v1.Role\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65lete_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x08 \x01(\t\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"3\n\x0fGetUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\"q\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x14\n\x0cshow_deleted\x18\x05 \x01(\x08\"O\n\x11ListUsersResponse\x12!\n\x05users\x18\x01 \x03(\x0b\x32\x12.inventory.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"[\n\x11\x43reateUserRequest\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"6\n\x12\x43reateUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\"\x92\x01\n\x11UpdateUserRequest\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x10\n\x08password\x18\x03 \x01(\t\x12\x18\n\x10\x63urrent_password\x18\x04 \x01(\t\"6\n\x12UpdateUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\"-\n\x11\x44\x65leteUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"6\n\x12\x44\x65leteUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User\":\n\x17\x41uthenticateUserRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"<\n\x18\x41uthenticateUserResponse\x12 \n\x04user\x18\x01 \x01(\x0b\x32\x12.inventory.v1.User*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_VIEWER\x10\x01\x12\x0e\n\nROLE_CLERK\x10\x02\x12\x10\n\x0cROLE_MANAGER\x10\x03\x12\x0e\n\nROLE_ADMIN\x10\x04\x32\xf9\x03\n\x0bUserService\x12\x46\n\x07GetUser\x12\x1c.inventory.v1.GetUserRequest\x1a\x1d.inventory.v1.GetUserResponse\x12L\n\tListUsers\x12\x1e.inventory.v1.ListUsersRequest\x1a\x1f.inventory.v1.ListUsersResponse\x12O\n\nCreateUser\x12\x1f.inventory.v1.CreateUserRequest\x1a .inventory.v1.CreateUserResponse\x12O\n\nUpdateUser\x12\x1f.inventory.v1.UpdateUserRequest\x1a .inventory.v1.UpdateUserResponse\x12O\n\nDeleteUser\x12\x1f.inventory.v1.DeleteUserRequest\x1a .inventory.v1.DeleteUserResponse\x12\x61\n\x10\x41uthenticateUser\x12%.inventory.v1.AuthenticateUserRequest\x1a&.inventory.v1.AuthenticateUserResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'inventory.v1.user_pb2', _globals)
 if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
-  _globals['_ROLE']._serialized_start=1192
-  _globals['_ROLE']._serialized_end=1287
+  _globals['_ROLE']._serialized_start=1219
+  _globals['_ROLE']._serialized_end=1314
   _globals['_USER']._serialized_start=109
   _globals['_USER']._serialized_end=359
   _globals['_GETUSERREQUEST']._serialized_start=361
@@ -41,18 +41,18 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _globals['_CREATEUSERREQUEST']._serialized_end=731
   _globals['_CREATEUSERRESPONSE']._serialized_start=733
   _globals['_CREATEUSERRESPONSE']._serialized_end=787
-  _globals['_UPDATEUSERREQUEST']._serialized_start=789
-  _globals['_UPDATEUSERREQUEST']._serialized_end=909
-  _globals['_UPDATEUSERRESPONSE']._serialized_start=911
-  _globals['_UPDATEUSERRESPONSE']._serialized_end=965
-  _globals['_DELETEUSERREQUEST']._serialized_start=967
-  _globals['_DELETEUSERREQUEST']._serialized_end=1012
-  _globals['_DELETEUSERRESPONSE']._serialized_start=1014
-  _globals['_DELETEUSERRESPONSE']._serialized_end=1068
-  _globals['_AUTHENTICATEUSERREQUEST']._serialized_start=1070
-  _globals['_AUTHENTICATEUSERREQUEST']._serialized_end=1128
-  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_start=1130
-  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_end=1190
-  _globals['_USERSERVICE']._serialized_start=1290
-  _globals['_USERSERVICE']._serialized_end=1795
+  _globals['_UPDATEUSERREQUEST']._serialized_start=790
+  _globals['_UPDATEUSERREQUEST']._serialized_end=936
+  _globals['_UPDATEUSERRESPONSE']._serialized_start=938
+  _globals['_UPDATEUSERRESPONSE']._serialized_end=992
+  _globals['_DELETEUSERREQUEST']._serialized_start=994
+  _globals['_DELETEUSERREQUEST']._serialized_end=1039
+  _globals['_DELETEUSERRESPONSE']._serialized_start=1041
+  _globals['_DELETEUSERRESPONSE']._serialized_end=1095
+  _globals['_AUTHENTICATEUSERREQUEST']._serialized_start=1097
+  _globals['_AUTHENTICATEUSERREQUEST']._serialized_end=1155
+  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_start=1157
+  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_end=1217
+  _globals['_USERSERVICE']._serialized_start=1317
+  _globals['_USERSERVICE']._serialized_end=1822
 # @@protoc_insertion_point(module_scope)

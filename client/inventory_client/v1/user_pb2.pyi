@@ -288,8 +288,14 @@ class UpdateUserRequest(_message.Message):
     USER_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
+    CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
     password: _builtins.str
     """The new password, when update_mask names "password"."""
+    current_password: _builtins.str
+    """The user's current password: needed to change your own password (a token
+    acting as this user) unless the caller holds the permission
+    inventory.v1.UserService/UpdateUser#password. Never stored or logged.
+    """
     @_builtins.property
     def user(self) -> Global___User:
         """The user with its id, the new values and (optionally) its etag."""
@@ -304,10 +310,11 @@ class UpdateUserRequest(_message.Message):
         user: Global___User | None = ...,
         update_mask: _field_mask_pb2.FieldMask | None = ...,
         password: _builtins.str = ...,
+        current_password: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["password", b"password", "update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_password", b"current_password", "password", b"password", "update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -106,7 +106,9 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def UpdateUser(self, request: pb.UpdateUserRequest, context: Context) -> pb.UpdateUserResponse:
         id = parse_id(request.user.id, "user.id")
         changes = update_changes(request)
-        user = await self.users.update(id, changes, parse_etag(request.user.etag, "user.etag"))
+        user = await self.users.update(
+            id, changes, parse_etag(request.user.etag, "user.etag"), current_password=request.current_password
+        )
         return pb.UpdateUserResponse(user=to_proto(user))
 
     async def DeleteUser(self, request: pb.DeleteUserRequest, context: Context) -> pb.DeleteUserResponse:

@@ -17,7 +17,12 @@ RELOAD_CHECK_SECONDS = 1.0
 # Permissions guarding part of a method, besides the full method names (``Service/Method#part``).
 # Extend this tuple when a servicer checks one (``context.permissions.get().allows(name)``),
 # so that policies may grant it; docs/security.md lists them.
-PSEUDO_PERMISSIONS: tuple[str, ...] = ()
+PSEUDO_PERMISSIONS: tuple[str, ...] = (
+    # Set any user's password without their current one (else only your own, with it).
+    "inventory.v1.UserService/UpdateUser#password",
+    # Change a user's role.
+    "inventory.v1.UserService/UpdateUser#role",
+)
 
 
 def build_authorizer(settings: Settings, permissions: Collection[str], users: UserRoles | None) -> Authorizer:

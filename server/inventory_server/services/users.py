@@ -14,7 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from inventory_server.domain.errors import DomainError, ErrorDetails, InvalidArgument, Unauthenticated
+from inventory_server import context
+from inventory_server.domain.errors import (
+    DomainError,
+    ErrorDetails,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+)
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.user import (
     MAX_PASSWORD_LENGTH,
@@ -32,6 +39,10 @@ from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 log = logging.getLogger(__name__)
 
 CREATE_SCOPE = "CreateUser"
+# Pseudo-permissions guarding parts of UpdateUser (registered in auth.setup.PSEUDO_PERMISSIONS):
+# setting a password without knowing the current one, and changing a role.
+SET_PASSWORD_PERMISSION = "inventory.v1.UserService/UpdateUser#password"  # noqa: S105 (a permission name)
+CHANGE_ROLE_PERMISSION = "inventory.v1.UserService/UpdateUser#role"
 # One message for every failed login: it must not say which part was wrong.
 LOGIN_FAILED = "the email or password is incorrect"
 
@@ -92,12 +103,25 @@ class UserService:
             )
         return user
 
-    async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> User:
+    async def update(
+        self,
+        id: UUID,
+        changes: Mapping[str, Any],
+        expected_version: int | None,
+        current_password: str = "",
+    ) -> User:
         """Change email, display_name, role and/or password (a plaintext, hashed here).
 
-        NotFound / EtagMismatch / AlreadyExists (email) / InvalidArgument.
+        A role change needs ``CHANGE_ROLE_PERMISSION``. A password change needs
+        ``SET_PASSWORD_PERMISSION``, or else is self-service: the caller acts as
+        this very user (``context.acting_user``) and ``current_password`` is
+        theirs (checked with argon2 outside any transaction). Either refusal is
+        PermissionDenied, decided before anything is hashed or written.
+
+        NotFound / EtagMismatch / AlreadyExists (email) / InvalidArgument / PermissionDenied.
         """
         USER_UPDATES.check(changes)
+        await self._check_identity_changes(id, changes, current_password)
         stored = {name: value for name, value in changes.items() if name != "password"}
         if "password" in changes:
             stored[USER_UPDATES.stored_as["password"]] = await self.passwords.hash(str(changes["password"]))
@@ -105,6 +129,45 @@ class UserService:
         return await self.transactor.write(
             lambda uow: uow.users.update(id, stored, expected_version=expected_version)
         )
+
+    async def _check_identity_changes(
+        self, id: UUID, changes: Mapping[str, Any], current_password: str
+    ) -> None:
+        allowed = context.permissions.get()
+        if "role" in changes and not allowed.allows(CHANGE_ROLE_PERMISSION):
+            raise PermissionDenied(
+                f"changing a role needs the permission {CHANGE_ROLE_PERMISSION}",
+                reason="ROLE_CHANGE_NOT_ALLOWED",
+                metadata={"field": "role", "permission": CHANGE_ROLE_PERMISSION},
+            )
+        if "password" not in changes or allowed.allows(SET_PASSWORD_PERMISSION):
+            return
+        if context.acting_user.get() != id:
+            raise PermissionDenied(
+                f"setting another user's password needs the permission {SET_PASSWORD_PERMISSION}",
+                reason="PASSWORD_CHANGE_NOT_ALLOWED",
+                metadata={"field": "password", "permission": SET_PASSWORD_PERMISSION},
+            )
+        if not current_password or len(current_password) > MAX_PASSWORD_LENGTH:
+            raise PermissionDenied(
+                "changing your own password needs current_password",
+                reason="CURRENT_PASSWORD_REQUIRED",
+                metadata={"field": "current_password"},
+            )
+
+        async def stored_hash(uow: UnitOfWork) -> str | None:
+            user = await uow.users.get(id)
+            stored = await uow.users.credentials(user.email)
+            return stored.password_hash if stored is not None and stored.user.id == id else None
+
+        # Verified outside the transaction, like every password check.
+        password_hash = await self.transactor.read(stored_hash)
+        if not await self.passwords.verify(password_hash, current_password):
+            raise PermissionDenied(
+                "current_password is not the user's password",
+                reason="CURRENT_PASSWORD_WRONG",
+                metadata={"field": "current_password"},
+            )
 
     async def delete(self, id: UUID, expected_version: int | None) -> User:
         """Soft delete: the user can no longer log in; the ledger keeps referring to them."""
