@@ -72,12 +72,12 @@ def test_a_ttl_that_is_not_positive_or_above_30_days_is_invalid(world: World, se
     assert [v.field for v in refused.value.field_violations] == ["ttl"]
 
 
-@pytest.mark.parametrize("seconds", [2**63 - 1, -(2**63), 10**15])
-def test_a_ttl_beyond_any_date_is_invalid_not_internal(world: World, seconds: int) -> None:
+def test_a_ttl_beyond_any_date_is_invalid_not_internal(world: World) -> None:
     """Found by tests/e2e/test_fuzz_rpcs.py: such a Duration overflowed while converting -> INTERNAL."""
-    with pytest.raises(InvalidArgumentError) as refused:
-        world.reserve(1, ttl=Duration(seconds=seconds))
-    assert [v.field for v in refused.value.field_violations] == ["ttl"]
+    for seconds in (2**63 - 1, -(2**63), 10**15):  # one server for all three: each start costs seconds
+        with pytest.raises(InvalidArgumentError) as refused:
+            world.reserve(1, ttl=Duration(seconds=seconds))
+        assert [v.field for v in refused.value.field_violations] == ["ttl"]
 
 
 def test_an_expired_reservation_is_released_by_the_service(world: World) -> None:
