@@ -33,7 +33,7 @@ import grpc
 from grpc import aio
 
 from inventory_client import _pages
-from inventory_client._calls import AsyncMethod, Method, Stub
+from inventory_client._calls import AsyncMethod, Method, Session, Stub
 from inventory_client._channel import (
     SERVICES,
     ChannelOptions,
@@ -98,6 +98,7 @@ class _Client(Generic[Provider]):
         timeout: float | None = 10.0,
         max_attempts: int = 4,
         options: ChannelOptions | None = None,
+        session_consistency: bool = True,
     ) -> None:
         secure = channel_credentials(
             tls=tls,
@@ -106,7 +107,9 @@ class _Client(Generic[Provider]):
             client_key=client_key,
             credentials=credentials,
         )
-        wrap = self._method_wrapper(timeout, token, token_provider)
+        # Read-your-writes across this client's calls (docs/client.md); None = off.
+        self.session: Session | None = Session() if session_consistency else None
+        wrap = self._method_wrapper(timeout, token, token_provider, self.session)
         self.channel = open_channel(
             self._channel_module, target, secure, channel_options(max_attempts, tls_server_name, options)
         )
@@ -114,7 +117,11 @@ class _Client(Generic[Provider]):
             setattr(self, name, Stub(stub_class(self.channel), wrap))
 
     def _method_wrapper(
-        self, timeout: float | None, token: str | None, token_provider: Provider | None
+        self,
+        timeout: float | None,
+        token: str | None,
+        token_provider: Provider | None,
+        session: Session | None,
     ) -> Callable[[Any], Any]:
         raise NotImplementedError
 
@@ -127,7 +134,10 @@ class InventoryClient(_Client[TokenProvider]):
     in the server's certificate), ``credentials`` (any grpc.ChannelCredentials instead),
     ``token`` or ``token_provider`` (``authorization: Bearer`` on every call, see
     ``inventory_client.auth``), ``timeout`` (default deadline in seconds, None = none),
-    ``max_attempts`` (1 = no retries) and ``options`` (extra channel options).
+    ``max_attempts`` (1 = no retries), ``options`` (extra channel options) and
+    ``session_consistency`` (default on: the client sends the newest consistency token it has
+    seen, so its reads see its writes even when the server reads from replicas; ``session``
+    holds it, ``session.observe(token)`` adopts another client's).
     """
 
     _channel_module: ClassVar[Any] = grpc
@@ -140,9 +150,15 @@ class InventoryClient(_Client[TokenProvider]):
     stats: stats_pb2_grpc.StatsServiceStub
 
     def _method_wrapper(
-        self, timeout: float | None, token: str | None, token_provider: TokenProvider | None
+        self,
+        timeout: float | None,
+        token: str | None,
+        token_provider: TokenProvider | None,
+        session: Session | None,
     ) -> Callable[[Any], Any]:
-        return functools.partial(Method, timeout=timeout, auth=CallAuth(token, token_provider))
+        return functools.partial(
+            Method, timeout=timeout, auth=CallAuth(token, token_provider), session=session
+        )
 
     def iter_products(
         self,
@@ -252,9 +268,15 @@ class AsyncInventoryClient(_Client[AsyncTokenProvider]):
     stats: stats_pb2_grpc.StatsServiceAsyncStub
 
     def _method_wrapper(
-        self, timeout: float | None, token: str | None, token_provider: AsyncTokenProvider | None
+        self,
+        timeout: float | None,
+        token: str | None,
+        token_provider: AsyncTokenProvider | None,
+        session: Session | None,
     ) -> Callable[[Any], Any]:
-        return functools.partial(AsyncMethod, timeout=timeout, auth=AsyncCallAuth(token, token_provider))
+        return functools.partial(
+            AsyncMethod, timeout=timeout, auth=AsyncCallAuth(token, token_provider), session=session
+        )
 
     def iter_products(
         self,

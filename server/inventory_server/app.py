@@ -48,10 +48,11 @@ from inventory_server.api.warehouses import WarehouseServicer
 from inventory_server.auth.authorizer import method_names
 from inventory_server.auth.setup import build_authorizer
 from inventory_server.cache.setup import build_product_cache
-from inventory_server.config import Settings, is_loopback
+from inventory_server.config import Settings, is_loopback, parse_max_lag, read_urls
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, HealthObserver
 from inventory_server.db.notifications import WakeUpListener
+from inventory_server.db.replicas import ReplicaSet
 from inventory_server.db.schema import SchemaExpectation
 from inventory_server.db.tracing import traced_cursor_class
 from inventory_server.db.transaction_manager import TransactionManager
@@ -173,9 +174,23 @@ class Application:
         self.database = Database(
             self.dsn, s, cursor_factory=None if tracer is None else traced_cursor_class(tracer)
         )
+        # Read replicas (DATABASE_READ_URL): only reads that opt in with replica_ok go there.
+        read_dsns = read_urls(s)
+        self.replicas = (
+            ReplicaSet(
+                read_dsns,
+                s,
+                self.database,
+                parse_max_lag(s.replica_max_lag),
+                probe_interval=s.replica_probe_interval,
+                probe_timeout=s.health_check_timeout,
+            )
+            if read_dsns
+            else None
+        )
         # The services' Transactor: transactions over the pool, each handing its work a unit of work.
         self.transactor = TransactionManager(
-            self.database, PostgresUnitOfWork, max_attempts=s.max_transaction_attempts
+            self.database, PostgresUnitOfWork, max_attempts=s.max_transaction_attempts, replicas=self.replicas
         )
         self.users = UserService(self.transactor)
         # Reads the policy and JWKS files now: a bad one fails before anything connects.
@@ -183,6 +198,9 @@ class Application:
             s, permission_names(), UserRoles(self.users, ttl=s.auth_user_cache_seconds)
         )
         await self.database.open(wait=False)
+        if self.replicas is not None:
+            # Not part of readiness: without a usable replica every read goes to the primary.
+            await self.replicas.start()
         # Bypassed until its listener is LISTENing.
         self.product_cache, self.cache_listener = build_product_cache(s, self.dsn)
         self.watch_listener, listen = self._watch_listener()
@@ -325,6 +343,7 @@ class Application:
                 transactions=self.transactor,
                 database=reader,
                 started_at=self.started_at,
+                replicas=self.replicas,
             )
         )
 
@@ -391,6 +410,8 @@ class Application:
         if self.cache_listener is not None:
             await self.cache_listener.stop()
         await self.monitor.stop()
+        if self.replicas is not None:
+            await self.replicas.stop()
         await self.database.close()
         if self.metrics_endpoint is not None:
             # In a thread: shutdown() waits for a scrape in progress, which may need this loop.

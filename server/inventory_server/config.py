@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,6 +23,12 @@ class Settings:
     """Everything the server can be configured with. Defaults suit a small production replica."""
 
     database_url: str | None = field(default=None, repr=False)  # may carry a password
+    # read replicas (db.replicas, docs/scaling.md): streaming standbys' DSNs, comma-separated; reads
+    # that tolerate bounded staleness go to a healthy one whose lag is within replica_max_lag
+    # ("5s", "500ms" or bytes of WAL: "16MB", "1048576B"), probed every replica_probe_interval
+    database_read_url: str | None = field(default=None, repr=False)  # may carry passwords
+    replica_max_lag: str = "5s"
+    replica_probe_interval: float = 1.0
     # unset: every interface ([::]) with TLS and a policy, else loopback only (listen_host)
     host: str | None = None
     port: int = 50051
@@ -154,6 +161,9 @@ def is_loopback(host: str) -> bool:
 # setting name -> environment variable
 ENVIRONMENT: Mapping[str, str] = {
     "database_url": "DATABASE_URL",
+    "database_read_url": "DATABASE_READ_URL",
+    "replica_max_lag": "INVENTORY_REPLICA_MAX_LAG",
+    "replica_probe_interval": "INVENTORY_REPLICA_PROBE_INTERVAL",
     "host": "INVENTORY_HOST",
     "port": "INVENTORY_PORT",
     "allow_insecure_listen": "INVENTORY_ALLOW_INSECURE_LISTEN",
@@ -212,7 +222,13 @@ ENVIRONMENT: Mapping[str, str] = {
 
 # Settings that hold a secret: each also reads from a file named by its variable + "_FILE"
 # (DATABASE_URL_FILE) or its flag + "-file" (--database-url-file); see inventory_server.secret_files.
-SECRET_SETTINGS: tuple[str, ...] = ("database_url", "cache_listen_url", "watch_listen_url", "page_token_keys")
+SECRET_SETTINGS: tuple[str, ...] = (
+    "database_url",
+    "database_read_url",
+    "cache_listen_url",
+    "watch_listen_url",
+    "page_token_keys",
+)
 
 LOG_FORMATS: tuple[str, ...] = ("text", "json")
 
@@ -337,6 +353,47 @@ def load(args: argparse.Namespace | None = None, environ: Mapping[str, str] | No
     return settings
 
 
+@dataclass(frozen=True)
+class MaxLag:
+    """How far behind a replica may be and still serve reads: seconds, or bytes of WAL."""
+
+    seconds: float | None = None
+    bytes: int | None = None
+
+
+_BYTE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def parse_max_lag(text: str) -> MaxLag:
+    """``"5s"``, ``"500ms"`` (time) or ``"16MB"``, ``"1048576B"`` (WAL bytes); ValueError otherwise."""
+    raw = text.strip().lower()
+    number = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = raw[len(number) :]
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration (5s, 500ms) or a size (16MB, 1048576B)") from None
+    if value < 0:
+        raise ValueError("must not be negative")
+    if unit in ("s", ""):
+        return MaxLag(seconds=value)
+    if unit == "ms":
+        return MaxLag(seconds=value / 1000)
+    if unit in _BYTE_UNITS:
+        return MaxLag(bytes=int(value * _BYTE_UNITS[unit]))
+    raise ValueError(f"unknown unit {unit!r}: use s, ms, B, kB, MB or GB")
+
+
+def read_urls(s: Settings) -> list[str]:
+    """The replicas' DSNs from DATABASE_READ_URL, comma-separated.
+
+    Split only before ``postgresql://`` / ``postgres://``, so a multi-host URI
+    (``postgresql://h1,h2/db``) stays one DSN; several DSNs must be URIs.
+    """
+    parts = re.split(r",\s*(?=postgres(?:ql)?://)", s.database_read_url or "")
+    return [part.strip() for part in parts if part.strip()]
+
+
 def validate(s: Settings) -> None:
     """Refuse settings that cannot work, naming the variable."""
     problems: list[str] = []
@@ -411,6 +468,17 @@ def validate(s: Settings) -> None:
             conninfo_to_dict(s.database_url)
         except Exception:
             problems.append("DATABASE_URL is not a valid PostgreSQL connection string")
+    for i, read_url in enumerate(read_urls(s), 1):
+        try:
+            conninfo_to_dict(read_url)
+        except Exception:
+            problems.append(f"DATABASE_READ_URL: DSN {i} is not a valid PostgreSQL connection string")
+    try:
+        parse_max_lag(s.replica_max_lag)
+    except ValueError as error:
+        problems.append(f"INVENTORY_REPLICA_MAX_LAG: {error}")
+    if s.replica_probe_interval <= 0:
+        problems.append("INVENTORY_REPLICA_PROBE_INTERVAL must be positive")
     if s.cache_listen_url:
         try:
             conninfo_to_dict(s.cache_listen_url)

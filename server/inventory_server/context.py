@@ -21,6 +21,7 @@ docs/security.md, "Per-call identity"):
 
 from __future__ import annotations
 
+import re
 import time
 from contextvars import ContextVar
 from typing import Protocol
@@ -63,3 +64,58 @@ def remaining() -> float | None:
     """Seconds left before the caller's deadline, or None when there is none."""
     end = deadline.get()
     return None if end is None else end - time.monotonic()
+
+
+class Consistency:
+    """Read-your-writes for one call (docs/scaling.md, "Read replicas").
+
+    ``required``: the WAL position the caller's consistency token names (a read
+    goes to a replica only if it has replayed at least this far); ``committed``:
+    the position after this call's last commit, sent back as the call's token.
+    Positions are LSNs as integers (``lsn.parse``).
+    """
+
+    __slots__ = ("committed", "required")
+
+    def __init__(self, required: int | None = None) -> None:
+        self.required = required
+        self.committed: int | None = None
+
+    def note_commit(self, position: int) -> None:
+        if self.committed is None or position > self.committed:
+            self.committed = position
+
+
+# Set per call by api.interceptors.CallInterceptor; None outside a call (background work).
+consistency: ContextVar[Consistency | None] = ContextVar("inventory_consistency", default=None)
+
+
+def required_position() -> int | None:
+    """The WAL position the current call's reads must see, or None."""
+    current = consistency.get()
+    return None if current is None else current.required
+
+
+def note_commit(position: int) -> None:
+    """Record a commit's WAL position for the current call's consistency token (no-op outside a call)."""
+    current = consistency.get()
+    if current is not None:
+        current.note_commit(position)
+
+
+# Consistency tokens are WAL positions in the text form PostgreSQL prints (pg_lsn, "16/B374D848":
+# the high and low 32 bits in hex), compared as the 64-bit integer they name.
+CONSISTENCY_TOKEN_KEY = "x-inventory-consistency-token"  # noqa: S105 - a metadata key
+_LSN = re.compile(r"^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$")
+
+
+def parse_position(text: str) -> int:
+    """The WAL position a token names; ValueError when it is not one."""
+    match = _LSN.match(text.strip())
+    if match is None:
+        raise ValueError("not a WAL position")
+    return (int(match.group(1), 16) << 32) | int(match.group(2), 16)
+
+
+def format_position(position: int) -> str:
+    return f"{position >> 32:X}/{position & 0xFFFFFFFF:X}"

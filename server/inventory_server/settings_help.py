@@ -11,6 +11,10 @@ from collections.abc import Mapping
 
 MEANINGS: Mapping[str, str] = {
     "database_url": "PostgreSQL DSN; unset = an embedded PostgreSQL for local development",
+    "database_read_url": "read replicas (streaming standbys): DSNs, comma-separated; reads that tolerate "
+    "bounded staleness go to a healthy one; unset = every read on DATABASE_URL",
+    "replica_max_lag": "replicas further behind are skipped: a time (5s, 500ms) or WAL bytes (16MB)",
+    "replica_probe_interval": "seconds between probes of each replica's state and lag",
     "host": "address to listen on ([::] = every interface, IPv4 and IPv6); unset = [::] with TLS and a "
     "policy, else 127.0.0.1 (development)",
     "allow_insecure_listen": "allow listening beyond loopback without TLS or without a policy (logs a "

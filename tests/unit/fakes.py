@@ -580,7 +580,9 @@ class FakeTransactor(Generic[U]):
         self.units: list[str] = []
         self.retryable: list[bool] = []
 
-    async def read(self, work: Callable[[U], Awaitable[T]], *, retryable: bool = True) -> T:
+    async def read(
+        self, work: Callable[[U], Awaitable[T]], *, retryable: bool = True, replica_ok: bool = False
+    ) -> T:
         self.attempts += 1
         self.units.append("read")
         self.retryable.append(retryable)

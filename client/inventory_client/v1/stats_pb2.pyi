@@ -411,6 +411,9 @@ class GetStatsResponse(_message.Message):
     RECOMMENDATION_FIELD_NUMBER: _builtins.int
     DATABASE_VERSION_FIELD_NUMBER: _builtins.int
     TRANSACTIONS_FIELD_NUMBER: _builtins.int
+    REPLICAS_FIELD_NUMBER: _builtins.int
+    REPLICA_ELIGIBLE_PRIMARY_READS_FIELD_NUMBER: _builtins.int
+    REPLICA_READS_SHARE_FIELD_NUMBER: _builtins.int
     schema_version: _builtins.str
     """Latest applied migration version."""
     server_version: _builtins.str
@@ -419,6 +422,10 @@ class GetStatsResponse(_message.Message):
     """Seconds since the server started."""
     database_version: _builtins.str
     """PostgreSQL server version."""
+    replica_eligible_primary_reads: _builtins.int
+    """Reads that could go to a replica and went to the primary (none usable, or a token ahead of them)."""
+    replica_reads_share: _builtins.float
+    """Share of the reads that could go to a replica which a replica served (0 without replicas)."""
     @_builtins.property
     def pool(self) -> Global___PoolStats:
         """Connection pool."""
@@ -451,6 +458,10 @@ class GetStatsResponse(_message.Message):
     def transactions(self) -> Global___TransactionStats:
         """Transaction retries and conflicts."""
 
+    @_builtins.property
+    def replicas(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReplicaStats]:
+        """Read replicas (DATABASE_READ_URL), in its order; empty without replicas."""
+
     def __init__(
         self,
         *,
@@ -466,11 +477,58 @@ class GetStatsResponse(_message.Message):
         recommendation: Global___PoolRecommendation | None = ...,
         database_version: _builtins.str = ...,
         transactions: Global___TransactionStats | None = ...,
+        replicas: _abc.Iterable[Global___ReplicaStats] | None = ...,
+        replica_eligible_primary_reads: _builtins.int = ...,
+        replica_reads_share: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "database", b"database", "health", b"health", "pool", b"pool", "recommendation", b"recommendation", "transactions", b"transactions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "database", b"database", "database_version", b"database_version", "health", b"health", "methods", b"methods", "pool", b"pool", "queries", b"queries", "recommendation", b"recommendation", "schema_version", b"schema_version", "server_version", b"server_version", "transactions", b"transactions", "uptime_seconds", b"uptime_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "database", b"database", "database_version", b"database_version", "health", b"health", "methods", b"methods", "pool", b"pool", "queries", b"queries", "recommendation", b"recommendation", "replica_eligible_primary_reads", b"replica_eligible_primary_reads", "replica_reads_share", b"replica_reads_share", "replicas", b"replicas", "schema_version", b"schema_version", "server_version", b"server_version", "transactions", b"transactions", "uptime_seconds", b"uptime_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetStatsResponse: _TypeAlias = GetStatsResponse  # noqa: Y015
+
+@_typing.final
+class ReplicaStats(_message.Message):
+    """One read replica as the server sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    LAG_SECONDS_FIELD_NUMBER: _builtins.int
+    LAG_BYTES_FIELD_NUMBER: _builtins.int
+    READS_FIELD_NUMBER: _builtins.int
+    FAILURES_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The replica's DSN without its password."""
+    state: _builtins.str
+    """"starting", "healthy" (serves reads), "lagging" (over INVENTORY_REPLICA_MAX_LAG),
+    "unreachable" (retried with backoff) or "not_standby" (answers but is not in recovery).
+    """
+    lag_seconds: _builtins.float
+    """Seconds it has been known to miss WAL the primary had written (0 = caught up at the last probe)."""
+    lag_bytes: _builtins.int
+    """Bytes of WAL behind the primary at the last probe."""
+    reads: _builtins.int
+    """Reads it served since the server started."""
+    failures: _builtins.int
+    """Reads on it that failed and went to the primary instead."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        state: _builtins.str = ...,
+        lag_seconds: _builtins.float = ...,
+        lag_bytes: _builtins.int = ...,
+        reads: _builtins.int = ...,
+        failures: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failures", b"failures", "lag_bytes", b"lag_bytes", "lag_seconds", b"lag_seconds", "name", b"name", "reads", b"reads", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplicaStats: _TypeAlias = ReplicaStats  # noqa: Y015

@@ -10,7 +10,12 @@ Every inventory.v1 call passes through here:
   goes to the log, never to the caller);
 - the request bytes are parsed here, so malformed ones are INVALID_ARGUMENT
   (and counted) instead of grpc's UNKNOWN with the exception's text;
-- the call's code and latency are counted.
+- the call's code and latency are counted;
+- read-your-writes: the caller's consistency token (metadata
+  ``x-inventory-consistency-token``) goes into ``context.consistency`` (reads
+  then go to a replica only if it has replayed that far), and the WAL position
+  of the call's commit, if it committed, goes back to the caller in the
+  trailing metadata under the same key (docs/scaling.md, "Read replicas").
 """
 
 from __future__ import annotations
@@ -85,9 +90,17 @@ class CallInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
             remaining = ctx.time_remaining()
             deadline_token = context.deadline.set(None if remaining is None else time.monotonic() + remaining)
             method_token = context.method.set(method)
+            consistency = context.Consistency()
+            consistency_token = context.consistency.set(consistency)
             code = "OK"
             try:
-                return await behaviour(request, ctx)
+                consistency.required = _required_position(ctx)
+                result = await behaviour(request, ctx)
+                if consistency.committed is not None:
+                    ctx.set_trailing_metadata(
+                        ((context.CONSISTENCY_TOKEN_KEY, context.format_position(consistency.committed)),)
+                    )
+                return result
             except DomainError as error:
                 code = status_code_for(error).name
                 await ctx.abort_with_status(to_status(error))  # type: ignore[attr-defined]
@@ -108,8 +121,24 @@ class CallInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
                 stats.record(method, code, (time.perf_counter() - started) * 1000)
                 context.deadline.reset(deadline_token)
                 context.method.reset(method_token)
+                context.consistency.reset(consistency_token)
 
         return wrapped
+
+
+def _required_position(ctx: aio.ServicerContext[Any, Any]) -> int | None:
+    """The newest consistency token the caller sent, or None; InvalidArgument for one that is not a token."""
+    positions = []
+    for key, value in ctx.invocation_metadata() or ():
+        if key == context.CONSISTENCY_TOKEN_KEY:
+            try:
+                positions.append(context.parse_position(str(value)))
+            except ValueError:
+                raise InvalidArgument(
+                    f"metadata {context.CONSISTENCY_TOKEN_KEY}: not a consistency token "
+                    "(a token from a write response's metadata, like 0/16B3748)"
+                ) from None
+    return max(positions) if positions else None
 
 
 Parse = Callable[[bytes], Any] | None

@@ -76,6 +76,19 @@ def to_proto(s: StatsSnapshot) -> pb.GetStatsResponse:
         ),
         database_version=s.database.server_version,
         transactions=pb.TransactionStats(retries=s.transactions.retries, conflicts=s.transactions.conflicts),
+        replicas=[
+            pb.ReplicaStats(
+                name=r.name,
+                state=r.state,
+                lag_seconds=r.lag_seconds,
+                lag_bytes=r.lag_bytes,
+                reads=r.reads,
+                failures=r.failures,
+            )
+            for r in s.replicas.replicas
+        ],
+        replica_eligible_primary_reads=s.replicas.primary_reads,
+        replica_reads_share=s.replicas.share,
     )
     d = s.database.figures
     if d is not None:

@@ -80,7 +80,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self.page_tokens = page_tokens
 
     async def GetUser(self, request: pb.GetUserRequest, context: Context) -> pb.GetUserResponse:
-        user = await self.users.get(parse_id(request.id))
+        user = await self.users.get(parse_id(request.id), replica_ok=True)
         return pb.GetUserResponse(user=to_proto(user))
 
     async def ListUsers(self, request: pb.ListUsersRequest, context: Context) -> pb.ListUsersResponse:

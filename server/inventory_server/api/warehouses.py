@@ -44,7 +44,7 @@ class WarehouseServicer(warehouse_pb2_grpc.WarehouseServiceServicer):
     async def GetWarehouse(
         self, request: pb.GetWarehouseRequest, context: Context
     ) -> pb.GetWarehouseResponse:
-        warehouse = await self.warehouses.get(parse_id(request.id))
+        warehouse = await self.warehouses.get(parse_id(request.id), replica_ok=True)
         return pb.GetWarehouseResponse(warehouse=to_proto(warehouse))
 
     async def ListWarehouses(

@@ -20,6 +20,26 @@ Around both, infrastructure failures become domain errors:
 - the caller's deadline (``inventory_server.context``) bounds the whole unit:
   past it the query is cancelled on the server and ``DeadlineExceeded`` raised;
   a statement that runs past ``statement_timeout`` is ``DeadlineExceeded`` too.
+
+With read replicas (``db.replicas.ReplicaSet``):
+
+- ``read(work, replica_ok=True)`` is the explicit opt-in of a use case whose
+  read tolerates bounded staleness: it runs on a healthy replica that has
+  replayed the caller's consistency token (``context.required_position``),
+  else on the primary. Any failure that is the replica's (no connection in
+  time, a lost connection, a query cancelled by a recovery conflict) takes
+  that replica out of rotation and runs the work on the primary instead: no
+  caller sees an error because of a replica. ``read(work)`` and every
+  ``write`` always use the primary.
+- after each commit the manager asks the primary for ``pg_current_wal_lsn()``
+  and records it as the call's consistency token (``context.note_commit``).
+  After, not inside the transaction: ``pg_current_wal_insert_lsn()`` before
+  COMMIT is a position *before* the commit record, and a replica that has
+  replayed only that far does not show the transaction yet. After COMMIT
+  returns, the commit record is written (and flushed), so the write position
+  is at or past its end; it may be a little further (other sessions' WAL),
+  which only makes the token stricter, never wrong. Only with replicas: it
+  costs a round trip per write.
 """
 
 from __future__ import annotations
@@ -40,6 +60,7 @@ from inventory_server.domain.errors import Conflict, DeadlineExceeded, Unavailab
 
 if TYPE_CHECKING:
     from inventory_server.db.database import Database
+    from inventory_server.db.replicas import Replica, ReplicaSet
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -49,6 +70,8 @@ log = logging.getLogger(__name__)
 RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 # Leave a little of the caller's deadline for the response to travel back.
 DEADLINE_MARGIN = 0.02
+# A replica whose pool has no connection this soon is skipped: the primary answers instead.
+REPLICA_ACQUIRE_TIMEOUT = 0.5
 
 
 class TransactionManager(Generic[U]):
@@ -65,16 +88,34 @@ class TransactionManager(Generic[U]):
         *,
         max_attempts: int = 5,
         base_backoff: float = 0.005,
+        replicas: ReplicaSet | None = None,
     ) -> None:
         self.database = database
         self.unit_of_work = unit_of_work
         self.max_attempts = max_attempts
         self.base_backoff = base_backoff
+        self.replicas = replicas
         self.retries = 0
         self.conflicts = 0
 
-    async def read(self, work: Callable[[U], Awaitable[T]], *, retryable: bool = True) -> T:
-        """Run read-only ``work`` in autocommit: each statement sees the latest committed data."""
+    async def read(
+        self, work: Callable[[U], Awaitable[T]], *, retryable: bool = True, replica_ok: bool = False
+    ) -> T:
+        """Run read-only ``work`` in autocommit: each statement sees the latest committed data.
+
+        ``replica_ok``: the work may run on a read replica (see the module docstring).
+        """
+        if replica_ok and self.replicas is not None:
+            replica = self.replicas.choose(context.required_position())
+            if replica is not None:
+                try:
+                    result = await self._run(work, retryable=False, write=False, replica=replica)
+                except _ReplicaUnusable as unusable:
+                    self.replicas.failed(replica, unusable.__cause__ or unusable)
+                else:
+                    self.replicas.served(replica)
+                    return result
+            self.replicas.served_by_primary()
         return await self._run(work, retryable=retryable, write=False)
 
     async def write(self, work: Callable[[U], Awaitable[T]], *, retryable: bool = True) -> T:
@@ -84,16 +125,31 @@ class TransactionManager(Generic[U]):
         """
         return await self._run(work, retryable=retryable, write=True)
 
-    async def _run(self, work: Callable[[U], Awaitable[T]], *, retryable: bool, write: bool) -> T:
+    async def _run(
+        self,
+        work: Callable[[U], Awaitable[T]],
+        *,
+        retryable: bool,
+        write: bool,
+        replica: Replica | None = None,
+    ) -> T:
         remaining = context.remaining()
         if remaining is not None and remaining <= DEADLINE_MARGIN:
             raise DeadlineExceeded("the deadline had passed before the database work started")
         try:
+            if replica is not None:
+                # The replica gets a share of the deadline, so the primary still has time if it fails.
+                budget = self.database.settings.pool_timeout if remaining is None else remaining / 2
+                async with asyncio.timeout(budget):
+                    return await self._on_replica(work, replica)
             if remaining is None:
                 return await self._attempts(work, retryable, write)
             async with asyncio.timeout(remaining - DEADLINE_MARGIN):
                 return await self._attempts(work, retryable, write)
         except TimeoutError:
+            if replica is not None:
+                raise _ReplicaUnusable() from None
+
             raise DeadlineExceeded("the caller's deadline passed while the database was working") from None
 
     async def _attempts(self, work: Callable[[U], Awaitable[T]], retryable: bool, write: bool) -> T:
@@ -116,6 +172,23 @@ class TransactionManager(Generic[U]):
                     raise Unavailable("the database connection was lost; retry later") from lost.__cause__
                 lost_connection_retried = True
 
+    async def _on_replica(self, work: Callable[[U], Awaitable[T]], replica: Replica) -> T:
+        """``work`` once on ``replica``; _ReplicaUnusable for any failure that is the replica's."""
+        try:
+            conn = await replica.database.getconn(
+                timeout=min(REPLICA_ACQUIRE_TIMEOUT, self._acquire_timeout())
+            )
+        except (PoolTimeout, PoolClosed) as exc:
+            raise _ReplicaUnusable() from exc
+        try:
+            await conn.set_autocommit(True)
+            return await work(self.unit_of_work(conn))
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            # lost connection, recovery conflict (40001), statement timeout: the primary answers instead
+            raise _ReplicaUnusable() from exc
+        finally:
+            await self._release(conn, replica.database)
+
     async def _once(self, work: Callable[[U], Awaitable[T]], write: bool) -> T:
         try:
             conn = await self.database.getconn(timeout=self._acquire_timeout())
@@ -130,6 +203,9 @@ class TransactionManager(Generic[U]):
             if write:
                 committing = True
                 await conn.commit()
+                committing = False
+                if self.replicas is not None:
+                    await self._note_commit_position(conn)
             return result
         except pg_errors.QueryCanceled as exc:
             # statement_timeout fired (a cancel for the caller's deadline surfaces as TimeoutError instead)
@@ -145,19 +221,36 @@ class TransactionManager(Generic[U]):
         finally:
             await self._release(conn)  # rolls back whatever did not commit
 
+    async def _note_commit_position(self, conn: Connection) -> None:
+        """The WAL position after this commit becomes the call's consistency token (module docstring)."""
+        try:
+            await conn.set_autocommit(True)
+            row = await (await conn.execute("SELECT pg_current_wal_lsn()::text")).fetchone()
+        except psycopg.Error:
+            # Committed, but no token: the caller's next read may be served by a replica that has not
+            # replayed this write yet (as without a token); never fail a committed write for it.
+            log.warning("could not read the WAL position after a commit; the response carries no token")
+            return
+        if row is not None:
+            context.note_commit(context.parse_position(row[0]))
+
     def _acquire_timeout(self) -> float:
         remaining = context.remaining()
         limit = self.database.settings.pool_timeout
         return limit if remaining is None else max(0.001, min(limit, remaining - DEADLINE_MARGIN))
 
-    async def _release(self, conn: Connection) -> None:
+    async def _release(self, conn: Connection, database: Database | None = None) -> None:
         try:
             if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                 await conn.rollback()
         except (psycopg.Error, asyncio.CancelledError):
             log.debug("rollback on release failed; the pool will discard the connection")
         finally:
-            await self.database.putconn(conn)
+            await (database or self.database).putconn(conn)
+
+
+class _ReplicaUnusable(Exception):
+    """Internal: a read on a replica failed for the replica's sake; the primary serves it."""
 
 
 class _ConnectionLost(Exception):

@@ -60,7 +60,7 @@ class ProductService:
         return [found[i] for i in ids]
 
     async def list_products(self, query: ListQuery) -> Page[Product]:
-        return await self.transactor.read(lambda uow: uow.products.list(query))
+        return await self.transactor.read(lambda uow: uow.products.list(query), replica_ok=True)
 
     async def create(self, new: NewProduct, request_id: str = "") -> Product:
         new.validate()

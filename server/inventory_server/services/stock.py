@@ -52,7 +52,9 @@ class StockService:
         Soft-deleted products and warehouses still answer: their stock history stays readable.
         """
 
-        lookup = await self.transactor.read(lambda uow: uow.stock_levels.read(product_id, warehouse_id))
+        lookup = await self.transactor.read(
+            lambda uow: uow.stock_levels.read(product_id, warehouse_id), replica_ok=True
+        )
         if not lookup.product_found:
             raise NotFound(
                 "product", str(product_id), message=f"product_id: product '{product_id}' not found"
@@ -77,7 +79,8 @@ class StockService:
                 product_id=product_id,
                 warehouse_id=warehouse_id,
                 below_reorder_point=below_reorder_point,
-            )
+            ),
+            replica_ok=True,
         )
 
     async def receive(self, command: ReceiveStock) -> MovementResult:

@@ -17,8 +17,8 @@ class TransactionService:
 
     async def get(self, id: UUID) -> StockTransaction:
         """The ledger row; NotFound when there is none."""
-        return await self.transactor.read(lambda uow: uow.transactions.get(id))
+        return await self.transactor.read(lambda uow: uow.transactions.get(id), replica_ok=True)
 
     async def list_transactions(self, query: ListQuery) -> Page[StockTransaction]:
         """A page ordered by (create_time, id), ascending or descending; bad input -> InvalidArgument."""
-        return await self.transactor.read(lambda uow: uow.transactions.list(query))
+        return await self.transactor.read(lambda uow: uow.transactions.list(query), replica_ok=True)

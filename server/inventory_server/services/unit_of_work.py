@@ -4,7 +4,9 @@
 repositories of one transaction, as protocols. ``Transactor`` runs a piece of
 work in a unit of work, in one of two ways:
 
-- ``read(work)``: read-only; nothing to commit.
+- ``read(work)``: read-only; nothing to commit. ``read(work, replica_ok=True)``
+  may run on a read replica (bounded staleness, read-your-writes by token:
+  ``db.transaction_manager``); only the public Get/List reads opt in.
 - ``write(work)``: one transaction, committed when ``work`` returns and rolled
   back when it raises. Work cannot commit by hand, so it cannot forget to
   either; to undo everything, raise.
@@ -68,8 +70,14 @@ class UnitOfWork(Protocol):
 class Transactor(Protocol[U_co]):
     """Runs work in a unit of work ``U_co`` (a ``UnitOfWork`` for the services)."""
 
-    async def read(self, work: Callable[[U_co], Awaitable[T]], *, retryable: bool = True) -> T:
-        """Run read-only ``work``."""
+    async def read(
+        self, work: Callable[[U_co], Awaitable[T]], *, retryable: bool = True, replica_ok: bool = False
+    ) -> T:
+        """Run read-only ``work``; ``replica_ok``: it tolerates bounded staleness (a read replica may run it).
+
+        Opt-in per use case, so that nothing reaches a replica by accident: never for a read
+        inside a write, a password, permission or role check, or an idempotency key.
+        """
         ...
 
     async def write(self, work: Callable[[U_co], Awaitable[T]], *, retryable: bool = True) -> T:

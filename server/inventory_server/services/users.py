@@ -54,11 +54,11 @@ class UserService:
         self.transactor = transactor
         self.passwords = passwords if passwords is not None else Passwords()
 
-    async def get(self, id: UUID) -> User:
-        return await self.transactor.read(lambda uow: uow.users.get(id))
+    async def get(self, id: UUID, *, replica_ok: bool = False) -> User:
+        return await self.transactor.read(lambda uow: uow.users.get(id), replica_ok=replica_ok)
 
     async def list_users(self, query: ListQuery) -> Page[User]:
-        return await self.transactor.read(lambda uow: uow.users.list(query))
+        return await self.transactor.read(lambda uow: uow.users.list(query), replica_ok=True)
 
     async def create(self, new: NewUser, password: str, request_id: str = "") -> User:
         """Create with an argon2id hash of ``password``.

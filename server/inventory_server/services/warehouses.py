@@ -21,11 +21,11 @@ class WarehouseService:
     def __init__(self, transactor: Transactor[UnitOfWork]) -> None:
         self.transactor = transactor
 
-    async def get(self, id: UUID) -> Warehouse:
-        return await self.transactor.read(lambda uow: uow.warehouses.get(id))
+    async def get(self, id: UUID, *, replica_ok: bool = False) -> Warehouse:
+        return await self.transactor.read(lambda uow: uow.warehouses.get(id), replica_ok=replica_ok)
 
     async def list_warehouses(self, query: ListQuery) -> Page[Warehouse]:
-        return await self.transactor.read(lambda uow: uow.warehouses.list(query))
+        return await self.transactor.read(lambda uow: uow.warehouses.list(query), replica_ok=True)
 
     async def create(self, new: NewWarehouse, request_id: str = "") -> Warehouse:
         """Create; with a ``request_id`` a repeat returns the first result and creates nothing."""

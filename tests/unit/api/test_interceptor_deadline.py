@@ -28,6 +28,9 @@ class FakeContext:
     def time_remaining(self) -> float | None:
         return self._remaining
 
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
 
 def wrapped(behaviour: Any) -> Any:
     return CallInterceptor(MethodStats())._wrap(METHOD, behaviour)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from inventory_server.cache.product_cache import CacheFigures
 from inventory_server.db.health import HealthFigures
+from inventory_server.db.replicas import ReplicaFigures
 from inventory_server.repositories.database_stats import DatabaseFigures
 from inventory_server.repositories.instrumentation import OperationStats
 
@@ -130,3 +131,4 @@ class StatsSnapshot:
     server_version: str = ""
     uptime_seconds: float = 0.0
     recommendation: Recommendation = field(default_factory=lambda: Recommendation(0, ""))
+    replicas: ReplicaFigures = field(default_factory=lambda: ReplicaFigures([], 0))

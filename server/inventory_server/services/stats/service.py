@@ -22,6 +22,7 @@ from typing import Protocol
 from inventory_server import __version__
 from inventory_server.cache.product_cache import CacheFigures
 from inventory_server.db.health import HealthFigures
+from inventory_server.db.replicas import ReplicaFigures
 from inventory_server.repositories.instrumentation import OperationStats
 from inventory_server.services.stats.figures import (
     DatabaseReading,
@@ -80,6 +81,12 @@ class DatabaseSource(Protocol):
     async def read(self) -> DatabaseReading: ...
 
 
+class ReplicaSource(Protocol):
+    """``db.replicas.ReplicaSet``: per-replica figures, no I/O."""
+
+    def stats_figures(self) -> ReplicaFigures: ...
+
+
 @dataclass(frozen=True)
 class StatsSources:
     """The live objects the figures are read from."""
@@ -94,6 +101,7 @@ class StatsSources:
     started_at: float
     clock: Callable[[], float] = time.monotonic
     server_version: str = __version__
+    replicas: ReplicaSource | None = None
 
 
 class StatsService:
@@ -121,4 +129,5 @@ class StatsService:
             server_version=s.server_version,
             uptime_seconds=uptime,
             recommendation=advice,
+            replicas=ReplicaFigures([], 0) if s.replicas is None else s.replicas.stats_figures(),
         )
