@@ -28,6 +28,7 @@ from inventory_server.services.stats.figures import (
     DatabaseReading,
     MethodFigure,
     PoolFigures,
+    Recommendation,
     StatsSnapshot,
     TransactionFigures,
 )
@@ -116,6 +117,9 @@ class StatsService:
         health = replace(s.health.figures)  # a copy: the monitor keeps updating its own
         uptime = max(0.0, s.clock() - s.started_at)
         advice = recommend(pool, uptime_seconds=uptime, serving=health.serving)
+        replicas = ReplicaFigures([], 0) if s.replicas is None else s.replicas.stats_figures()
+        if replicas.replicas:
+            advice = with_replicas(advice, replicas, pool.max_size)
         return StatsSnapshot(
             pool=pool,
             health=health,
@@ -129,5 +133,20 @@ class StatsService:
             server_version=s.server_version,
             uptime_seconds=uptime,
             recommendation=advice,
-            replicas=ReplicaFigures([], 0) if s.replicas is None else s.replicas.stats_figures(),
+            replicas=replicas,
         )
+
+
+def with_replicas(advice: Recommendation, replicas: ReplicaFigures, max_size: int) -> Recommendation:
+    """The primary pool's advice plus what the replicas' pools add to the connection budget.
+
+    The size applies to the primary's pool and each replica's alike (one setting); with
+    replicas the primary serves only writes and the reads the replicas could not take.
+    """
+    usable = sum(1 for r in replicas.replicas if r.state == "healthy")
+    return Recommendation(
+        advice.max_size,
+        f"{advice.reason}; with {len(replicas.replicas)} read replica(s) ({usable} usable, "
+        f"{replicas.share:.0%} of eligible reads served there) each service replica may also open "
+        f"up to {max_size} connections on every standby: budget them against its max_connections",
+    )
