@@ -40,7 +40,7 @@ from inventory_server.api.page_tokens import DEVELOPMENT_KEY, PageTokens, parse_
 from inventory_server.api.products import ProductServicer
 from inventory_server.api.reflection import SERVICE_NAMES as REFLECTION_SERVICE_NAMES
 from inventory_server.api.reflection import enable_server_reflection
-from inventory_server.api.stats import StatsServicer
+from inventory_server.api.stats import WORKER_METADATA, StatsServicer
 from inventory_server.api.stock import StockServicer
 from inventory_server.api.transactions import TransactionServicer
 from inventory_server.api.users import UserServicer
@@ -57,6 +57,7 @@ from inventory_server.db.schema import SchemaExpectation
 from inventory_server.db.tracing import traced_cursor_class
 from inventory_server.db.transaction_manager import TransactionManager
 from inventory_server.listen import bind, ensure_free
+from inventory_server.listen import server_options as listen_options
 from inventory_server.migrate import DEFAULT_MIGRATIONS_DIR
 from inventory_server.migrate.files import discover
 from inventory_server.observability.metrics import (
@@ -66,6 +67,7 @@ from inventory_server.observability.metrics import (
     ServiceSources,
     figures_from_loop,
     new_registry,
+    worker_registry,
 )
 from inventory_server.repositories.instrumentation import query_stats
 from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
@@ -127,7 +129,7 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
 ]
 
 
-def server_options(settings: Settings) -> list[tuple[str, int]]:
+def server_options(settings: Settings, *, share_port: bool = False) -> list[tuple[str, int]]:
     """SERVER_OPTIONS plus the limits from the settings.
 
     The receive limit is enforced by grpc before a message is parsed, so an
@@ -137,11 +139,14 @@ def server_options(settings: Settings) -> list[tuple[str, int]]:
     largest valid product is about 25 KB and ImportProducts streams one per
     message.
     """
-    return [
-        *SERVER_OPTIONS,
-        ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
-        ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
-    ]
+    return listen_options(
+        [
+            *SERVER_OPTIONS,
+            ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+            ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
+        ],
+        share_port=share_port,
+    )
 
 
 @dataclass
@@ -155,16 +160,22 @@ class Application:
     # observability.tracing.tracer_provider_from_environment(); None = tracing off, at no cost
     tracer_provider: TracerProvider | None = None
     port: int = 0
+    # --workers N (inventory_server.workers): this worker's index, None in a single-process server.
+    # A worker shares its ports with its siblings (the supervisor checked them once), leaves the
+    # metrics endpoint to the supervisor, and only worker 0 runs the maintenance loops.
+    worker: int | None = None
 
     async def start(self) -> None:
         s = self.settings
         host = s.listen_host()
+        share = self.worker is not None
         # First, so that a busy port or unusable certificate files fail before anything connects.
-        ensure_free(host, s.port)
-        if s.health_port:
-            ensure_free(host, s.health_port)
-        if s.metrics_port:
-            ensure_free(host, s.metrics_port)
+        if not share:
+            ensure_free(host, s.port)
+            if s.health_port:
+                ensure_free(host, s.health_port)
+            if s.metrics_port:
+                ensure_free(host, s.metrics_port)
         credentials = None
         if s.tls_cert_file is not None and s.tls_key_file is not None:
             credentials = reloading_server_credentials(s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file)
@@ -214,9 +225,15 @@ class Application:
                 slow_consumer_timeout=s.watch_slow_consumer_seconds,
             ),
         )
-        # Metrics only when they are served: no registry, no counting otherwise.
-        self.metrics_registry = new_registry() if s.metrics_port else None
-        grpc_metrics = None if self.metrics_registry is None else GrpcMetrics(self.metrics_registry)
+        # Metrics only when they are served: no registry, no counting otherwise. A worker counts
+        # into prometheus-client's multiprocess files (PROMETHEUS_MULTIPROC_DIR, set by the
+        # supervisor), which the supervisor's endpoint adds up; it serves no endpoint itself.
+        self.metrics_registry = new_registry() if s.metrics_port and not share else None
+        grpc_metrics = None
+        if self.metrics_registry is not None:
+            grpc_metrics = GrpcMetrics(self.metrics_registry)
+        elif s.metrics_port:
+            grpc_metrics = GrpcMetrics(worker_registry())
         # The observability interceptor first (outermost): it sees every call as the caller does.
         self.server = aio.server(
             # Authentication before CallInterceptor parses the request (api/auth.py says why);
@@ -226,9 +243,13 @@ class Application:
                 AuthInterceptor(self.authorizer, self.method_stats),
                 CallInterceptor(self.method_stats),
             ],
-            options=server_options(s),
+            options=server_options(s, share_port=share),
         )
-        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self.health = (
+            health.aio.HealthServicer()  # type: ignore[attr-defined]
+            if self.worker is None
+            else worker_health_servicer(self.worker)
+        )
         # Built before the servicers (Stats reads its figures), started once the server is wired.
         self.monitor = HealthMonitor(
             self.dsn,
@@ -257,7 +278,7 @@ class Application:
         # server answers grpc.health.v1 (the same statuses) and nothing else.
         self.health_server: aio.Server | None = None
         if s.health_port:
-            self.health_server = aio.server(options=server_options(s))
+            self.health_server = aio.server(options=server_options(s, share_port=share))
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
             bind(self.health_server, f"{host}:{s.health_port}")
             await self.health_server.start()
@@ -270,17 +291,23 @@ class Application:
             retention=timedelta(hours=s.idempotency_retention_hours),
             interval=s.maintenance_interval,
         )
-        self.purger.start()
         self.position_purger = StockChangePurger(
             self.transactor,
             retention=timedelta(hours=s.watch_retention_hours),
             interval=s.maintenance_interval,
         )
-        self.position_purger.start()
-        self.reservations.start()
+        # Purges and the reservation sweep are database-wide: once per server (worker 0), not N times.
+        self.maintenance = self.worker in (None, 0)
+        if self.maintenance:
+            self.purger.start()
+            self.position_purger.start()
+            self.reservations.start()
         security = "plaintext" if credentials is None else "mutual TLS" if s.tls_client_ca_file else "TLS"
         policy = "a policy" if self.authorizer.enforcing else "no policy"
-        log.info("inventory-server listening on %s port %d (%s, %s)", host, self.port, security, policy)
+        worker = "" if self.worker is None else f" as worker {self.worker}"
+        log.info(
+            "inventory-server listening on %s port %d%s (%s, %s)", host, self.port, worker, security, policy
+        )
         log_exposure(s, host)
 
     def _add_servicers(self) -> None:
@@ -323,7 +350,9 @@ class Application:
         transaction_pb2_grpc.add_TransactionServiceServicer_to_server(
             TransactionServicer(TransactionService(self.transactor), page_tokens=tokens), self.server
         )
-        stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(self._stats_service()), self.server)
+        stats_pb2_grpc.add_StatsServiceServicer_to_server(
+            StatsServicer(self._stats_service(), worker=self.worker), self.server
+        )
 
     def _stats_service(self) -> StatsService:
         """Stats over the live parts: pool owner, monitor, recorders, cache, transaction manager."""
@@ -403,9 +432,10 @@ class Application:
         await self.server.stop(self.settings.grace_period)
         if self.health_server is not None:
             await self.health_server.stop(None)
-        await self.purger.stop()
-        await self.position_purger.stop()
-        await self.reservations.stop()
+        if self.maintenance:
+            await self.purger.stop()
+            await self.position_purger.stop()
+            await self.reservations.stop()
         await self.watch_listener.stop()
         if self.cache_listener is not None:
             await self.cache_listener.stop()
@@ -459,6 +489,18 @@ def page_tokens(settings: Settings) -> PageTokens:
         "so clients can forge them; set the same key list on every replica (see docs/operations.md)"
     )
     return PageTokens([DEVELOPMENT_KEY])
+
+
+def worker_health_servicer(worker: int) -> Any:
+    """grpc.health.v1 whose Check replies say which worker answered (initial metadata inventory-worker)."""
+    metadata = ((WORKER_METADATA, str(worker)),)
+
+    class WorkerHealthServicer(health.aio.HealthServicer):  # type: ignore[name-defined,misc]
+        async def Check(self, request: Any, context: Any) -> Any:
+            await context.send_initial_metadata(metadata)
+            return await super().Check(request, context)
+
+    return WorkerHealthServicer()
 
 
 def grpc_health_publisher(health_servicer: Any, services: Sequence[str]) -> HealthObserver:

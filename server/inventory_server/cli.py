@@ -84,13 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(settings: Settings, dsn: str, tracer_provider: TracerProvider | None) -> None:
+async def _serve(
+    settings: Settings, dsn: str, tracer_provider: TracerProvider | None, worker: int | None = None
+) -> None:
     import asyncio
     import signal
 
     from inventory_server.app import Application
 
-    app = Application(settings, dsn, tracer_provider=tracer_provider)
+    app = Application(settings, dsn, tracer_provider=tracer_provider, worker=worker)
     await app.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -109,6 +111,11 @@ def serve(settings: Settings, tracer_provider: TracerProvider | None = None) -> 
 
     # Before the embedded database starts or anything connects: a busy port fails at once.
     ensure_free(settings.listen_host(), settings.port)
+    if settings.workers > 1:  # the workers share these; the supervisor checks them once
+        if settings.health_port:
+            ensure_free(settings.listen_host(), settings.health_port)
+        if settings.metrics_port:
+            ensure_free(settings.listen_host(), settings.metrics_port)
     embedded = None
     dsn = settings.database_url
     if not dsn:
@@ -134,6 +141,10 @@ def serve(settings: Settings, tracer_provider: TracerProvider | None = None) -> 
         "starting inventory-server %s: %s", __version__, describe(settings)
     )
     try:
+        if settings.workers > 1:
+            from inventory_server.workers import run_workers
+
+            return run_workers(settings, dsn)
         asyncio.run(_serve(settings, dsn, tracer_provider))
     finally:
         if embedded is not None:

@@ -114,6 +114,8 @@ class Settings:
     # port of ``host`` (0 = off); "text" or "json" log lines (one JSON object per line)
     metrics_port: int = 0
     log_format: str = "text"
+    # server processes sharing the port (inventory_server.workers); 1 = this process serves
+    workers: int = 1
 
     @property
     def secured(self) -> bool:
@@ -218,6 +220,7 @@ ENVIRONMENT: Mapping[str, str] = {
     "log_level": "INVENTORY_LOG_LEVEL",
     "metrics_port": "INVENTORY_METRICS_PORT",
     "log_format": "INVENTORY_LOG_FORMAT",
+    "workers": "INVENTORY_WORKERS",
 }
 
 # Settings that hold a secret: each also reads from a file named by its variable + "_FILE"
@@ -399,6 +402,8 @@ def validate(s: Settings) -> None:
     problems: list[str] = []
     if not 0 < s.port < 65536:
         problems.append("INVENTORY_PORT must be 1-65535")
+    if not 1 <= s.workers <= 64:
+        problems.append("INVENTORY_WORKERS must be 1-64")
     if s.pool_min_size < 0 or s.pool_max_size < 1 or s.pool_min_size > s.pool_max_size:
         problems.append("pool sizes need 0 <= INVENTORY_POOL_MIN_SIZE <= INVENTORY_POOL_MAX_SIZE, max >= 1")
     for name in (

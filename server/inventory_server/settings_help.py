@@ -60,6 +60,8 @@ MEANINGS: Mapping[str, str] = {
     "connection",
     "idempotency_retention_hours": "hours a request_id is remembered for replays",
     "maintenance_interval": "seconds between purges of expired request_id keys and change stream positions",
+    "workers": "server processes sharing the port (SO_REUSEPORT among them only), supervised and "
+    "restarted when one dies; 1 = a single process",
     "cache_enabled": "cache product reads (invalidated through LISTEN/NOTIFY)",
     "cache_max_entries": "most products the read cache holds",
     "cache_ttl_seconds": "seconds a cached product is served at most",

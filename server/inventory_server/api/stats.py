@@ -17,6 +17,9 @@ from inventory_server.services.stats import StatsService, StatsSnapshot
 
 Context = aio.ServicerContext[Any, Any]
 
+# Initial metadata of Stats and health replies under --workers: the index of the worker that answered.
+WORKER_METADATA = "inventory-worker"
+
 
 def to_proto(s: StatsSnapshot) -> pb.GetStatsResponse:
     """The proto form of a snapshot; ``database`` stays unset when the database could not be read."""
@@ -108,8 +111,12 @@ def to_proto(s: StatsSnapshot) -> pb.GetStatsResponse:
 class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
     """Implements inventory.v1.StatsService over ``StatsService``."""
 
-    def __init__(self, stats: StatsService) -> None:
+    def __init__(self, stats: StatsService, *, worker: int | None = None) -> None:
         self.stats = stats
+        # Under --workers the figures are this worker's: the reply says which one answered.
+        self._metadata = None if worker is None else ((WORKER_METADATA, str(worker)),)
 
     async def GetStats(self, request: pb.GetStatsRequest, context: Context) -> pb.GetStatsResponse:
+        if self._metadata is not None:
+            await context.send_initial_metadata(self._metadata)
         return to_proto(await self.stats.snapshot())

@@ -283,6 +283,30 @@ def new_registry() -> CollectorRegistry:
     return registry
 
 
+def worker_registry() -> CollectorRegistry:
+    """A --workers worker's registry: its series land in the multiprocess files; nothing serves it."""
+    return CollectorRegistry(auto_describe=True)
+
+
+def multiprocess_registry() -> CollectorRegistry:
+    """The supervisor's registry under --workers: every worker's grpc_server_* series, added up.
+
+    Needs PROMETHEUS_MULTIPROC_DIR set before the workers started (inventory_server.workers).
+    """
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def mark_worker_dead(pid: int) -> None:
+    """Forget a dead worker's live gauges (its counters stay counted, as multiprocess mode wants)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
 class MetricsEndpoint:
     """Prometheus' HTTP exposition (any path, ``/metrics`` by convention) on a daemon thread."""
 
