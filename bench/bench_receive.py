@@ -18,7 +18,7 @@ import uuid
 
 import psycopg
 from harness import running_server, throwaway_database
-from load import aio_writes, seed
+from run import seed, writes
 
 
 def sql_receipts(
@@ -99,7 +99,8 @@ def main() -> int:
     parser.add_argument("--ab", type=int, default=0, help="rounds of stamping on/off SQL receipts (0: skip)")
     args = parser.parse_args()
     with throwaway_database() as dsn:
-        products, warehouse, user = seed(dsn, 16)
+        world = seed(dsn, 16)
+        products, warehouse, user = world.products, world.warehouses[0], world.user
         if args.ab:
             stamping_ab(dsn, products[1], warehouse, user, args.ab, 250)
         if args.sql:
@@ -112,13 +113,9 @@ def main() -> int:
             return 0
         with running_server(dsn) as server:
             for concurrency in (1, 16):
-                result = asyncio.run(
-                    aio_writes(
-                        server.target, "ReceiveStock", args.rpc, concurrency, products, warehouse, user
-                    )
-                )
+                result = asyncio.run(writes(server.target, "ReceiveStock", world, args.rpc, concurrency))
                 print(
-                    f"ReceiveStock x{args.rpc}, {concurrency} concurrent: {result.rps:.0f}/s, "
+                    f"ReceiveStock x{args.rpc}, {concurrency} concurrent: {result.rate:.0f}/s, "
                     f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, errors {result.errors}"
                 )
     return 0

@@ -27,7 +27,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 # The server's own definition (nearest rank), so bench and Stats percentiles mean the same;
-# re-exported for load.py and bench_scale.py.
+# re-exported for run.py and bench_scale.py.
 from inventory_server.percentiles import percentile as percentile
 
 ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

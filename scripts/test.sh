@@ -15,6 +15,12 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ] && com
     || echo "could not install pgbouncer: tests/e2e/test_pgbouncer.py will fail" >&2
 fi
 
+# h2load (Debian package nghttp2-client) for tests/e2e/test_bench.py, which runs bench/run.py --quick.
+if ! command -v h2load >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nghttp2-client; } >/dev/null 2>&1 \
+    || echo "could not install nghttp2-client: tests/e2e/test_bench.py will fail" >&2
+fi
+
 # PostgreSQL for the integration tests: the local server if it answers, else
 # start the machine's cluster, else the tests start an embedded one themselves.
 if [ -z "${TEST_DATABASE_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
