@@ -29,7 +29,11 @@ def _worker_of_new_connection(target: str) -> str | None:
     """
     with grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
         reply, call = health_pb2_grpc.HealthStub(channel).Check.with_call(
-            health_pb2.HealthCheckRequest(service=""), timeout=5
+            # wait_for_ready: a connection caught in a dying worker's accept queue is reset, and the
+            # client's reconnect (what any gRPC client does) lands on a live worker
+            health_pb2.HealthCheckRequest(service=""),
+            timeout=10,
+            wait_for_ready=True,
         )
         if reply.status != health_pb2.HealthCheckResponse.SERVING:
             return None
