@@ -55,7 +55,7 @@ def test_every_object_validates_strictly(rendering: str, version: str) -> None:
 
 
 def test_every_component_is_rendered() -> None:
-    assert set(component_names()) == {"hpa", "migrate-init-container"}
+    assert set(component_names()) == {"hpa", "migrate-init-container", "pgbouncer"}
 
 
 def test_the_job_as_it_was_fails_on_1_26_so_this_check_has_teeth() -> None:
