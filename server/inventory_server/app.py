@@ -33,6 +33,7 @@ from inventory_client.v1 import (
 )
 from inventory_server import __version__
 from inventory_server.api.auth import AuthInterceptor
+from inventory_server.api.handler_cache import HandlerCache
 from inventory_server.api.interceptors import CallInterceptor
 from inventory_server.api.metrics import MethodStats
 from inventory_server.api.observability import ObservabilityInterceptor
@@ -238,7 +239,9 @@ class Application:
         self.server = aio.server(
             # Authentication before CallInterceptor parses the request (api/auth.py says why);
             # the observability interceptor still sees and logs every refusal.
+            # HandlerCache outermost: the chain below builds each method's handler once, not per call.
             interceptors=[
+                HandlerCache(),
                 ObservabilityInterceptor(grpc_metrics, tracer),
                 AuthInterceptor(self.authorizer, self.method_stats),
                 CallInterceptor(self.method_stats),

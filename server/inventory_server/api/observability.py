@@ -22,7 +22,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from grpc import aio
@@ -69,32 +69,34 @@ class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
         if handler is None:
             return handler
         method = handler_call_details.method
-        metadata: Metadata = handler_call_details.invocation_metadata or ()
+        # The wrapped handler depends on the method only (the call's metadata is read from its
+        # context), so api.handler_cache.HandlerCache can build it once per method.
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._observe(method, UNARY, handler.unary_unary, metadata),  # type: ignore[arg-type]
+                self._observe(method, UNARY, handler.unary_unary),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                self._observe(method, CLIENT_STREAM, handler.stream_unary, metadata),  # type: ignore[arg-type]
+                self._observe(method, CLIENT_STREAM, handler.stream_unary),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         # Only handlers that write with context.write (and return None) can be wrapped by a coroutine.
         if handler.unary_stream is not None and not inspect.isasyncgenfunction(handler.unary_stream):
             return grpc.unary_stream_rpc_method_handler(
-                self._observe(method, SERVER_STREAM, handler.unary_stream, metadata),  # type: ignore[arg-type]
+                self._observe(method, SERVER_STREAM, handler.unary_stream),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
 
-    def _observe(self, method: str, grpc_type: str, behaviour: Behaviour, metadata: Metadata) -> Behaviour:
+    def _observe(self, method: str, grpc_type: str, behaviour: Behaviour) -> Behaviour:
         figures = None if self.metrics is None else self.metrics.method(method, grpc_type)
         # Probes every few seconds would bury the traces that matter: health is counted, not traced.
         tracer = None if method.startswith(HEALTH_PREFIX) else self.tracer
+        level = logging.DEBUG if method.startswith(HEALTH_PREFIX) else logging.INFO
 
         async def observed(request: Any, ctx: aio.ServicerContext[Any, Any]) -> Any:
             started = time.perf_counter()
@@ -110,7 +112,7 @@ class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
             record_token = calls.current.set(record)
             span = attached = None
             if tracer is not None:
-                span, attached = _start_span(tracer, method, metadata)
+                span, attached = _start_span(tracer, method, _metadata(ctx))
             code = "OK"
             try:
                 response = await behaviour(request, ctx)
@@ -133,11 +135,14 @@ class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
                     figures.handling.observe(elapsed)
                     if code == "OK" and grpc_type != SERVER_STREAM:
                         figures.sent.inc()
+                # The access line only when it is written: no metadata walk, no trace id otherwise.
                 if span is not None:
                     trace_id = _end_span(span, attached, code)
-                else:
-                    trace_id = traceparent_trace_id(metadata)
-                _log_access(method, code, elapsed, record, request, metadata, ctx, trace_id)
+                    if access_log.isEnabledFor(level):
+                        _log_access(method, level, code, elapsed, record, request, ctx, trace_id)
+                elif access_log.isEnabledFor(level):
+                    trace_id = traceparent_trace_id(_metadata(ctx))
+                    _log_access(method, level, code, elapsed, record, request, ctx, trace_id)
 
         return observed
 
@@ -189,24 +194,21 @@ def traceparent_trace_id(metadata: Metadata) -> str:
 
 def _log_access(
     method: str,
+    level: int,
     code: str,
     elapsed: float,
     record: calls.CallRecord,
     request: Any,
-    metadata: Metadata,
     ctx: aio.ServicerContext[Any, Any],
     trace_id: str,
 ) -> None:
-    level = logging.DEBUG if method.startswith(HEALTH_PREFIX) else logging.INFO
-    if not access_log.isEnabledFor(level):
-        return
     duration_ms = round(elapsed * 1000, 3)
     fields = {
         "method": method,
         "code": code,
         "duration_ms": duration_ms,
         "principal": record.principal,
-        "request_id": record.request_id[:MAX_ID_LENGTH] or _request_id(request, metadata),
+        "request_id": record.request_id[:MAX_ID_LENGTH] or _request_id(request, _metadata(ctx)),
         "trace_id": trace_id,
         "peer": ctx.peer(),
     }
@@ -246,6 +248,11 @@ class _CountingContext:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
+
+
+def _metadata(ctx: aio.ServicerContext[Any, Any]) -> Metadata:
+    """The call's metadata as (key, value) pairs (read only when a span or the access line needs it)."""
+    return cast(Metadata, ctx.invocation_metadata() or ())
 
 
 def _code_name(ctx: aio.ServicerContext[Any, Any], default: str) -> str:

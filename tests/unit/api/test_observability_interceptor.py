@@ -38,6 +38,9 @@ class FakeContext:
     def peer(self) -> str:
         return "ipv4:127.0.0.1:4242"
 
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("traceparent", TRACEPARENT),)
+
     async def abort(self, code: grpc.StatusCode, details: str) -> None:
         self._code = code
         raise aio.AbortError(details)
