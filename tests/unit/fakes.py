@@ -47,7 +47,7 @@ from inventory_server.domain.warehouse import NewWarehouse, Warehouse
 from inventory_server.repositories import interfaces
 from inventory_server.repositories.database_stats import DatabaseFigures
 from inventory_server.repositories.product_import import DELETED_REASON, DUPLICATE_REASON, StagedRow
-from inventory_server.repositories.stock_interfaces import LevelLookup, Reference
+from inventory_server.repositories.stock_interfaces import LevelLookup, LevelMove, LevelMoveOutcome, Reference
 from inventory_server.services.stock import StockService
 
 T = TypeVar("T")
@@ -253,6 +253,18 @@ class FakeProducts(_Versioned[Product]):
             )
             self.rows[product.id] = product
             created.append(product)
+        return created
+
+    async def create_once(
+        self, new: NewProduct, *, id: UUID, claim: interfaces.Claim, response: dict[str, Any]
+    ) -> Product | None:
+        key = (claim.scope, claim.request_id)
+        if key in self.db.idempotency_keys:  # INSERT ... ON CONFLICT DO NOTHING returned no row
+            return None
+        self.db.idempotency_keys[key] = (claim.fingerprint, response)
+        created = dataclasses.replace((await self.create_many([new]))[0], id=id)
+        self.rows.pop(next(k for k, p in self.rows.items() if p.sku == new.sku))
+        self.rows[id] = created
         return created
 
     async def update(self, id: UUID, changes: Mapping[str, Any], *, expected_version: int | None) -> Product:
@@ -461,6 +473,33 @@ class FakeLedger:
                 raise NotFound(ref.resource, str(ref.id), message=f"{ref.field}: {ref.resource} not found")
 
 
+class FakeStockMoves:
+    """``StockMoveRepository.apply`` as the real statement behaves: all of it, or nothing but the claim."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def apply(self, move: LevelMove) -> LevelMoveOutcome:
+        if move.claim is not None:
+            key = (move.claim.scope, move.claim.request_id)
+            if key in self.db.idempotency_keys:  # INSERT ... ON CONFLICT DO NOTHING returned no row
+                return LevelMoveOutcome(claimed=False)
+            self.db.idempotency_keys[key] = (move.claim.fingerprint, None)
+        for ref in move.references:
+            referenced = self.db.rows_of(ref.resource).get(ref.id)
+            if referenced is None or referenced.delete_time is not None:
+                return LevelMoveOutcome(claimed=True, missing=ref)
+        levels = FakeStockLevels(self.db)
+        if move.upsert:
+            level: StockLevel | None = await levels.add(move.key, move.on_hand)
+        else:
+            level = await levels.change(move.key, on_hand=move.on_hand, reserved=move.reserved)
+        if level is None:
+            return LevelMoveOutcome(claimed=True)
+        written = await FakeLedger(self.db).append(move.row)
+        return LevelMoveOutcome(claimed=True, level=level, transaction=written)
+
+
 class FakeProductImport:
     """One unit's staging rows; the same marking and merging rules as the SQL."""
 
@@ -559,6 +598,7 @@ class FakeUnitOfWork:
         self.idempotency = FakeIdempotency(db)
         self.stock_levels = FakeStockLevels(db)
         self.transactions = FakeLedger(db)
+        self.stock_moves = FakeStockMoves(db)
         # Typed as the protocol: a test may put the real repository over a scripted connection here.
         self.database_stats: interfaces.DatabaseStatsRepository = FakeDatabaseStats(db)
 

@@ -8,10 +8,11 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from inventory_server.db.query import Condition, col, delete, insert, now, select, update
+from inventory_server.db.query import Condition, Insert, col, delete, insert, now, select, update
 from inventory_server.domain.errors import InvalidArgument
 from inventory_server.repositories.executor import StatementExecutor
 from inventory_server.repositories.instrumentation import QueryStats
+from inventory_server.repositories.interfaces import Claim
 
 TABLE = "idempotency_keys"
 
@@ -84,6 +85,22 @@ class IdempotencyRepository(StatementExecutor):
                 return await self.execute(delete(TABLE).where(old))
             batch = select(col("ctid")).from_(TABLE).where(old).limit(limit)
             return await self.execute(delete(TABLE).where(col("ctid").in_(batch)))
+
+
+def claim_statement(claim: Claim, response: dict[str, Any] | None = None) -> Insert:
+    """The claim as one statement: ``INSERT ... ON CONFLICT DO NOTHING RETURNING scope`` (no row: taken).
+
+    With ``response`` the key is stored answered at once, for work whose
+    response is known before it runs (``ProductRepository.create_once``).
+    """
+    values: dict[str, Any] = {
+        "scope": claim.scope,
+        "request_id": claim.request_id,
+        "fingerprint": claim.fingerprint,
+    }
+    if response is not None:
+        values["response"] = Jsonb(response)
+    return insert(TABLE).values(values).on_conflict_do_nothing("scope", "request_id").returning("scope")
 
 
 def _key(scope: str, request_id: str) -> Condition:

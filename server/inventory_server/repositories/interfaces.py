@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -22,6 +23,15 @@ from inventory_server.domain.warehouse import NewWarehouse, Warehouse
 if TYPE_CHECKING:
     from inventory_server.repositories.database_stats import DatabaseFigures
     from inventory_server.repositories.product_import import StagedRow
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A request_id to claim for the first request (see ``IdempotencyRepository.claim``)."""
+
+    scope: str
+    request_id: str
+    fingerprint: str
 
 
 class ProductRepository(Protocol):
@@ -43,6 +53,16 @@ class ProductRepository(Protocol):
 
     async def create_many(self, news: Sequence[NewProduct]) -> builtins.list[Product]:
         """Insert all in one statement, returned in input order; duplicate sku -> AlreadyExists."""
+        ...
+
+    async def create_once(
+        self, new: NewProduct, *, id: UUID, claim: Claim, response: dict[str, Any]
+    ) -> Product | None:
+        """Claim the request_id with ``response`` stored and insert the product ``id``, in one statement.
+
+        None (nothing inserted) when an earlier request holds the key, whose
+        response the caller then replays; duplicate sku -> AlreadyExists.
+        """
         ...
 
     async def update(self, id: UUID, changes: Mapping[str, Any], *, expected_version: int | None) -> Product:

@@ -14,6 +14,18 @@ from uuid import UUID
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.stock import LevelKey, Reservation, StockLevel
 from inventory_server.domain.transaction import NewTransaction, StockTransaction
+from inventory_server.repositories.interfaces import Claim
+
+__all__ = [
+    "Claim",
+    "LevelLookup",
+    "LevelMove",
+    "LevelMoveOutcome",
+    "Reference",
+    "StockLevelRepository",
+    "StockMoveRepository",
+    "TransactionRepository",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +44,37 @@ class Reference:
     resource: str  # "product", "warehouse" or "user"
     field: str  # the request field that named it
     id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class LevelMove:
+    """A movement of one level, done at once: claim, check, change the level, append the ledger row.
+
+    ``upsert``: add ``on_hand`` (> 0) creating the level if needed (a receipt);
+    else the guarded change of ``on_hand`` and ``reserved`` (``StockLevelRepository.change``).
+    """
+
+    claim: Claim | None
+    references: Sequence[Reference]
+    key: LevelKey
+    on_hand: int
+    reserved: int
+    upsert: bool
+    row: NewTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class LevelMoveOutcome:
+    """What ``StockMoveRepository.apply`` did: everything (``transaction`` set) or nothing but the claim.
+
+    ``claimed`` False: an earlier request holds the request_id; ``missing``: the
+    first reference that is not live; neither: the guarded change refused.
+    """
+
+    claimed: bool
+    missing: Reference | None = None
+    level: StockLevel | None = None
+    transaction: StockTransaction | None = None
 
 
 class StockLevelRepository(Protocol):
@@ -64,6 +107,16 @@ class StockLevelRepository(Protocol):
 
     async def lock(self, keys: Sequence[LevelKey]) -> dict[LevelKey, StockLevel]:
         """Lock the existing levels among ``keys`` in primary-key order until the transaction ends."""
+        ...
+
+
+class StockMoveRepository(Protocol):
+    async def apply(self, move: LevelMove) -> LevelMoveOutcome:
+        """Claim, check the references (locked FOR KEY SHARE), change the level and append the row.
+
+        All of it, or nothing but the claim (the outcome says why): the caller
+        then takes the step-by-step path in the same transaction.
+        """
         ...
 
 

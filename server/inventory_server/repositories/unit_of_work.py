@@ -20,6 +20,7 @@ from inventory_server.repositories.products import ProductRepository
 from inventory_server.repositories.reservations import ReservationRepository
 from inventory_server.repositories.stock_changes import StockChangeRepository
 from inventory_server.repositories.stock_levels import StockLevelRepository
+from inventory_server.repositories.stock_moves import StockMoveRepository
 from inventory_server.repositories.transactions import TransactionRepository
 from inventory_server.repositories.users import UserRepository
 from inventory_server.repositories.warehouses import WarehouseRepository
@@ -58,6 +59,10 @@ class PostgresUnitOfWork:
     @cached_property
     def transactions(self) -> TransactionRepository:
         return TransactionRepository(self.conn)
+
+    @cached_property
+    def stock_moves(self) -> StockMoveRepository:
+        return StockMoveRepository(self.conn)
 
     @cached_property
     def stock_changes(self) -> StockChangeRepository:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from inventory_server.cache.product_cache import ProductCache
 from inventory_server.domain.errors import AlreadyExists, ErrorDetails, InvalidArgument, NotFound
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.product import PRODUCT_UPDATES, NewProduct, Product
+from inventory_server.repositories.interfaces import Claim
 from inventory_server.services.idempotency import write_once
 from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
@@ -63,8 +65,17 @@ class ProductService:
         return await self.transactor.read(lambda uow: uow.products.list(query), replica_ok=True)
 
     async def create(self, new: NewProduct, request_id: str = "") -> Product:
+        """One product; with a request_id the claim, the insert and the stored response are one statement."""
         new.validate()
-        return (await self._create_many([new], request_id, scope="CreateProduct"))[0]
+
+        async def at_once(uow: UnitOfWork, claim: Claim | None) -> list[Product] | None:
+            if claim is None:
+                return None
+            id = uuid.uuid4()
+            created = await uow.products.create_once(new, id=id, claim=claim, response=_ids_response([id]))
+            return None if created is None else [created]
+
+        return (await self._create_many([new], request_id, scope="CreateProduct", at_once=at_once))[0]
 
     async def batch_create(self, news: Sequence[NewProduct], request_id: str = "") -> list[Product]:
         if not news:
@@ -93,7 +104,14 @@ class ProductService:
                 exc.metadata["index"] = str(failing)
             raise
 
-    async def _create_many(self, news: Sequence[NewProduct], request_id: str, *, scope: str) -> list[Product]:
+    async def _create_many(
+        self,
+        news: Sequence[NewProduct],
+        request_id: str,
+        *,
+        scope: str,
+        at_once: Callable[[UnitOfWork, Claim | None], Awaitable[list[Product] | None]] | None = None,
+    ) -> list[Product]:
         async def replay(uow: UnitOfWork, stored: dict[str, Any]) -> list[Product]:
             ids = [UUID(i) for i in stored["ids"]]
             by_id = {p.id: p for p in await uow.products.get_many(ids)}
@@ -105,8 +123,9 @@ class ProductService:
             scope=scope,
             request_id=request_id,
             payload=[dataclasses.asdict(n) for n in news],
-            encode=lambda created: {"ids": [str(p.id) for p in created]},
+            encode=lambda created: _ids_response([p.id for p in created]),
             replay=replay,
+            at_once=at_once,
         )
 
     async def update(self, id: UUID, changes: Mapping[str, Any], expected_version: int | None) -> Product:
@@ -134,3 +153,8 @@ class ProductService:
             )
         finally:
             self.cache.invalidate([id])  # even on failure: a lost commit may have committed
+
+
+def _ids_response(ids: Sequence[UUID]) -> dict[str, Any]:
+    """What a create stores under its request_id: the ids, in order (a replay reads the rows again)."""
+    return {"ids": [str(id) for id in ids]}

@@ -3,6 +3,10 @@
 Each movement runs in one write unit (``services.idempotency.write_once``):
 claim the request_id, do the work of ``services.stock_movements`` (ledger
 row(s) and level(s) together), store the result under the request_id, commit.
+The common one-level movements do the claim, the checks, the level and the
+ledger row in one statement (``stock_movements.at_once``), so a receipt is
+BEGIN + that statement, the store, COMMIT; anything else, and any case where
+that statement did not finish, takes the step-by-step path.
 A retry with the same request_id finds the stored result and returns it
 unchanged, writing nothing; a concurrent retry waits for the first one's claim
 (``IdempotencyRepository.claim``).
@@ -27,6 +31,7 @@ from inventory_server.domain.stock import (
     StockLevel,
     TransferStock,
 )
+from inventory_server.repositories.stock_interfaces import Claim
 from inventory_server.services import stock_movements
 from inventory_server.services.idempotency import write_once
 from inventory_server.services.performers import check_performer
@@ -110,6 +115,12 @@ class StockService:
         async def replay(uow: UnitOfWork, stored: dict[str, Any]) -> MovementResult:
             return MovementResult.from_json(stored)
 
+        async def at_once(uow: UnitOfWork, claim: Claim | None) -> MovementResult | None:
+            done = await stock_movements.at_once(uow, command, caller, claim)
+            if done is not None and claim is not None:
+                await uow.idempotency.store(claim.scope, claim.request_id, done.to_json())
+            return done
+
         return await write_once(
             self.transactor,
             lambda uow: movement(uow, command, caller),
@@ -118,4 +129,5 @@ class StockService:
             payload=dataclasses.asdict(command),
             encode=MovementResult.to_json,
             replay=replay,
+            at_once=at_once,
         )

@@ -31,7 +31,7 @@ from inventory_server.domain.stock import (
     reservation_expired,
 )
 from inventory_server.domain.transaction import NewTransaction, TransactionType
-from inventory_server.repositories.stock_interfaces import Reference
+from inventory_server.repositories.stock_interfaces import Claim, LevelMove, Reference
 from inventory_server.services.stock_results import MovementResult
 from inventory_server.services.unit_of_work import UnitOfWork
 
@@ -108,6 +108,80 @@ def _pair_row(
         reservation_id=reservation_id,
         reference=command.reference,
         caller=caller,
+    )
+
+
+async def at_once(
+    uow: UnitOfWork,
+    command: ReceiveStock | ShipStock | TransferStock | AdjustStock | ReserveStock | ReleaseReservation,
+    caller: str,
+    claim: Claim | None,
+) -> MovementResult | None:
+    """The common one-level movements in one statement (``StockMoveRepository.apply``); else None.
+
+    Receipts, shipments without a reservation, reservations and delta
+    adjustments are one guarded change (or upsert) of one level plus a ledger
+    row, so they go in one statement with the claim and the reference checks.
+    None when the statement did not finish (a replay, a missing reference, not
+    enough stock) or the movement needs more (a transfer, a reservation being
+    consumed, a count): the step-by-step functions below then run in the same
+    transaction and give the exact answer or error.
+    """
+    move: LevelMove | None = None
+    if isinstance(command, ReceiveStock):
+        move = _level_move(command, claim, command.quantity, 0, TransactionType.RECEIPT, caller)
+    elif isinstance(command, ShipStock) and command.reservation_id is None:
+        move = _level_move(command, claim, -command.quantity, 0, TransactionType.SHIPMENT, caller)
+    elif isinstance(command, ReserveStock):
+        move = _level_move(command, claim, 0, command.quantity, TransactionType.RESERVATION, caller)
+        move = dataclasses.replace(
+            move, row=dataclasses.replace(move.row, expire_time=datetime.now(UTC) + command.lifetime)
+        )
+    elif isinstance(command, AdjustStock) and command.delta is not None:
+        move = LevelMove(
+            claim,
+            [*_pair(command.product_id, command.warehouse_id), _performer(command.performed_by)],
+            LevelKey(command.warehouse_id, command.product_id),
+            command.delta,
+            0,
+            command.delta > 0,
+            NewTransaction(
+                type=TransactionType.ADJUSTMENT,
+                product_id=command.product_id,
+                quantity=abs(command.delta),
+                performed_by=command.performed_by,
+                request_id=command.request_id,
+                from_warehouse_id=command.warehouse_id if command.delta < 0 else None,
+                to_warehouse_id=command.warehouse_id if command.delta > 0 else None,
+                reason=command.reason,
+                caller=caller,
+            ),
+        )
+    if move is None:
+        return None
+    outcome = await uow.stock_moves.apply(move)
+    if outcome.transaction is None or outcome.level is None:
+        return None
+    return MovementResult(outcome.transaction, (outcome.level,))
+
+
+def _level_move(
+    command: PairMovement,
+    claim: Claim | None,
+    on_hand: int,
+    reserved: int,
+    type: TransactionType,
+    caller: str,
+) -> LevelMove:
+    incoming = type is TransactionType.RECEIPT
+    return LevelMove(
+        claim,
+        [*_pair(command.product_id, command.warehouse_id), _performer(command.performed_by)],
+        command.key,
+        on_hand,
+        reserved,
+        incoming,
+        _pair_row(command, type, caller, incoming=incoming),
     )
 
 

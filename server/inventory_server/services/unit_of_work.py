@@ -33,7 +33,11 @@ from inventory_server.repositories.interfaces import (
     UserRepository,
     WarehouseRepository,
 )
-from inventory_server.repositories.stock_interfaces import StockLevelRepository, TransactionRepository
+from inventory_server.repositories.stock_interfaces import (
+    StockLevelRepository,
+    StockMoveRepository,
+    TransactionRepository,
+)
 
 T = TypeVar("T")
 U_co = TypeVar("U_co", covariant=True)
@@ -62,6 +66,9 @@ class UnitOfWork(Protocol):
 
     @property
     def transactions(self) -> TransactionRepository: ...
+
+    @property
+    def stock_moves(self) -> StockMoveRepository: ...
 
     @property
     def database_stats(self) -> DatabaseStatsRepository: ...

@@ -19,7 +19,9 @@ from inventory_server.domain.errors import (
 )
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.product import NewProduct
+from inventory_server.repositories.idempotency import IdempotencyRepository
 from inventory_server.repositories.instrumentation import QueryStats
+from inventory_server.repositories.interfaces import Claim
 from inventory_server.repositories.products import ProductRepository
 
 Conn = psycopg.AsyncConnection[Any]
@@ -224,3 +226,61 @@ async def test_a_delete_waits_for_a_concurrent_receipt_and_then_sees_its_stock(
         with pytest.raises(FailedPrecondition):
             await delete
     assert not (await products.get(product.id)).deleted
+
+
+async def test_create_once_claims_inserts_and_stores_the_response_in_one_statement(
+    conn: Conn, stats: QueryStats
+) -> None:
+    products = repo(conn, stats)
+    id = uuid.uuid4()
+    new = NewProduct("ONCE-1", "Bolt", "steel", 1999, "EUR", 5, {"color": "red"})
+    claim = Claim("CreateProduct", "req-once", "fp")
+    created = await products.create_once(new, id=id, claim=claim, response={"ids": [str(id)]})
+    assert created is not None
+    assert (created.id, created.sku, created.attributes, created.version) == (
+        id,
+        "ONCE-1",
+        {"color": "red"},
+        1,
+    )
+    assert stats.snapshot()["products.create_once"].queries == 1
+    await conn.commit()
+    # the key is stored answered: a retry replays it, and create_once inserts nothing
+    assert await IdempotencyRepository(conn).claim("CreateProduct", "req-once", "fp") == {"ids": [str(id)]}
+    again = await products.create_once(new, id=uuid.uuid4(), claim=claim, response={"ids": ["x"]})
+    assert again is None
+
+
+async def test_create_once_with_a_taken_sku_is_already_exists_and_keeps_no_claim(
+    conn: Conn, stats: QueryStats
+) -> None:
+    products = repo(conn, stats)
+    await products.create(NewProduct("ONCE-2", "Nut"))
+    await conn.commit()
+    claim = Claim("CreateProduct", "req-taken", "fp")
+    with pytest.raises(AlreadyExists) as caught:
+        await products.create_once(NewProduct("once-2", "Nut"), id=uuid.uuid4(), claim=claim, response={})
+    assert caught.value.value == "once-2"
+    await conn.rollback()
+    assert await IdempotencyRepository(conn).claim("CreateProduct", "req-taken", "fp") is None
+
+
+async def test_create_once_waits_for_a_concurrent_claim_of_the_same_key(
+    conn: Conn, migrated_dsn: str
+) -> None:
+    claim = Claim("CreateProduct", "req-race", "fp")
+    first_id = uuid.uuid4()
+    first = await ProductRepository(conn).create_once(
+        NewProduct("RACE-1", "a"), id=first_id, claim=claim, response={"ids": [str(first_id)]}
+    )
+    assert first is not None
+    async with await psycopg.AsyncConnection.connect(migrated_dsn) as other_conn:
+        second = asyncio.create_task(
+            ProductRepository(other_conn).create_once(
+                NewProduct("RACE-1", "a"), id=uuid.uuid4(), claim=claim, response={"ids": ["other"]}
+            )
+        )
+        await asyncio.sleep(0.2)
+        assert not second.done(), "the second claim must wait for the first transaction"
+        await conn.commit()
+        assert await asyncio.wait_for(second, 5) is None

@@ -21,6 +21,7 @@ from inventory_server.repositories.idempotency import IdempotencyRepository
 from inventory_server.repositories.product_import import ProductImportRepository
 from inventory_server.repositories.products import ProductRepository
 from inventory_server.repositories.stock_levels import StockLevelRepository
+from inventory_server.repositories.stock_moves import StockMoveRepository
 from inventory_server.repositories.transactions import TransactionRepository
 from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
 from inventory_server.repositories.users import UserRepository
@@ -45,6 +46,8 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (stock_interfaces.StockLevelRepository, fakes.FakeStockLevels),
     (stock_interfaces.TransactionRepository, TransactionRepository),
     (stock_interfaces.TransactionRepository, fakes.FakeLedger),
+    (stock_interfaces.StockMoveRepository, StockMoveRepository),
+    (stock_interfaces.StockMoveRepository, fakes.FakeStockMoves),
 ]
 
 
