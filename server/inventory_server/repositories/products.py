@@ -96,7 +96,8 @@ class ProductRepository(BaseRepository[Product]):
                 .from_("created")
             )
             try:
-                found = await self.fetch_one(statement)
+                async with self.conn.pipeline():  # BEGIN goes with the statement: one round trip
+                    found = await self.fetch_one(statement)
             except psycopg.errors.UniqueViolation as exc:
                 raise self._already_exists(exc, [dataclasses.asdict(new)]) from exc
             return None if found is None else self.mapping.from_row(found)

@@ -158,7 +158,9 @@ class StockMoveRepository(StatementExecutor):
     async def apply(self, move: LevelMove) -> LevelMoveOutcome:
         """Run ``move`` in one statement; what it did (everything, or nothing but the claim)."""
         with self.operation("apply"):
-            row = await self.fetch_one(move_statement(move))
+            # Pipeline mode sends the transaction's BEGIN with the statement: one round trip.
+            async with self.conn.pipeline():
+                row = await self.fetch_one(move_statement(move))
             if row is None:  # FROM refs always yields one row
                 raise RuntimeError("a stock move returned no row")
             claimed = move.claim is None or bool(row["claimed"])

@@ -5,8 +5,9 @@ claim the request_id, do the work of ``services.stock_movements`` (ledger
 row(s) and level(s) together), store the result under the request_id, commit.
 The common one-level movements do the claim, the checks, the level and the
 ledger row in one statement (``stock_movements.at_once``), so a receipt is
-BEGIN + that statement, the store, COMMIT; anything else, and any case where
-that statement did not finish, takes the step-by-step path.
+three round trips (BEGIN with that statement, the store, COMMIT); anything
+else, and any case where that statement did not finish, takes the
+step-by-step path.
 A retry with the same request_id finds the stored result and returns it
 unchanged, writing nothing; a concurrent retry waits for the first one's claim
 (``IdempotencyRepository.claim``).
