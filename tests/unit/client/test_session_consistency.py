@@ -68,3 +68,37 @@ def test_without_a_session_nothing_is_sent_or_kept() -> None:
     plain.with_call = read.with_call  # type: ignore[attr-defined]
     assert Method(plain, 5.0, CallAuth(None, None), None)(object()) == "plain"
     assert all(key != CONSISTENCY_TOKEN_KEY for key, _ in calls[0] or ())
+
+
+class FakeAsyncCall:
+    def __init__(self, trailer: str) -> None:
+        self.trailer = trailer
+
+    def __await__(self) -> Any:
+        async def response() -> str:
+            return "async response"
+
+        return response().__await__()
+
+    async def trailing_metadata(self) -> Any:
+        return ((CONSISTENCY_TOKEN_KEY, self.trailer),)
+
+
+def test_the_async_client_keeps_and_sends_tokens_the_same_way() -> None:
+    import asyncio
+
+    from inventory_client._calls import AsyncMethod
+    from inventory_client.auth import AsyncCallAuth
+
+    session = Session()
+    sent: list[Any] = []
+
+    def unary(request: Any, **kwargs: Any) -> FakeAsyncCall:
+        sent.append(kwargs["metadata"])
+        return FakeAsyncCall("0/20")
+
+    method = AsyncMethod(unary, 5.0, AsyncCallAuth(None, None), session)
+    assert asyncio.run(method(object())) == "async response"
+    assert session.token == "0/20"
+    asyncio.run(method(object()))
+    assert (CONSISTENCY_TOKEN_KEY, "0/20") in sent[1]
