@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import grpc
@@ -214,6 +215,7 @@ class InventoryClient(_Client[TokenProvider]):
         product_id: str = "",
         warehouse_id: str = "",
         below_reorder_point: bool = False,
+        read_time: datetime | None = None,
         timeout: float | None = None,
     ) -> Iterator[stock_pb2.StockLevel]:
         """Every stock level matching the filters, page by page."""
@@ -225,6 +227,8 @@ class InventoryClient(_Client[TokenProvider]):
             warehouse_id=warehouse_id,
             below_reorder_point=below_reorder_point,
         )
+        if read_time is not None:  # the levels as they were then (from the ledger)
+            request.read_time.FromDatetime(read_time)
         return _pages.items(self.stock.ListStockLevels, request, "stock_levels", timeout)
 
     def iter_transactions(
@@ -332,6 +336,7 @@ class AsyncInventoryClient(_Client[AsyncTokenProvider]):
         product_id: str = "",
         warehouse_id: str = "",
         below_reorder_point: bool = False,
+        read_time: datetime | None = None,
         timeout: float | None = None,
     ) -> AsyncIterator[stock_pb2.StockLevel]:
         """Every stock level matching the filters, page by page."""
@@ -343,6 +348,8 @@ class AsyncInventoryClient(_Client[AsyncTokenProvider]):
             warehouse_id=warehouse_id,
             below_reorder_point=below_reorder_point,
         )
+        if read_time is not None:  # the levels as they were then (from the ledger)
+            request.read_time.FromDatetime(read_time)
         return _pages.async_items(self.stock.ListStockLevels, request, "stock_levels", timeout)
 
     def iter_transactions(

@@ -373,7 +373,13 @@ class FakeStockLevels:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
 
-    async def read(self, product_id: UUID, warehouse_id: UUID) -> LevelLookup:
+    async def read(
+        self, product_id: UUID, warehouse_id: UUID, *, read_time: datetime | None = None
+    ) -> LevelLookup:
+        if read_time is not None:
+            raise NotImplementedError(
+                "the fake keeps no history (repositories/stock_history.py has its tests)"
+            )
         return LevelLookup(
             product_id in self.db.products,
             warehouse_id in self.db.warehouses,
@@ -387,9 +393,10 @@ class FakeStockLevels:
         product_id: UUID | None = None,
         warehouse_id: UUID | None = None,
         below_reorder_point: bool = False,
+        read_time: datetime | None = None,
     ) -> Page[StockLevel]:
         """Key order only; the fake parses no filters (the real translator has its own tests)."""
-        if query.filter or query.order_by or query.page_token or below_reorder_point:
+        if query.filter or query.order_by or query.page_token or below_reorder_point or read_time:
             raise NotImplementedError("the fake lists by key only")
         levels = [
             level

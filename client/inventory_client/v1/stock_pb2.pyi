@@ -75,19 +75,28 @@ class GetStockLevelRequest(_message.Message):
 
     PRODUCT_ID_FIELD_NUMBER: _builtins.int
     WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
+    READ_TIME_FIELD_NUMBER: _builtins.int
     product_id: _builtins.str
     """The product id."""
     warehouse_id: _builtins.str
     """The warehouse id."""
+    @_builtins.property
+    def read_time(self) -> _timestamp_pb2.Timestamp:
+        """Optional: the level as it was at this instant, computed from the ledger
+        (rows written up to it). Before the first row: zeros. In the future ->
+        INVALID_ARGUMENT.
+        """
+
     def __init__(
         self,
         *,
         product_id: _builtins.str = ...,
         warehouse_id: _builtins.str = ...,
+        read_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["read_time", b"read_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["product_id", b"product_id", "warehouse_id", b"warehouse_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["product_id", b"product_id", "read_time", b"read_time", "warehouse_id", b"warehouse_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -130,6 +139,7 @@ class ListStockLevelsRequest(_message.Message):
     PRODUCT_ID_FIELD_NUMBER: _builtins.int
     WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
     BELOW_REORDER_POINT_FIELD_NUMBER: _builtins.int
+    READ_TIME_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """0 -> default (50); above the maximum (1000) -> the maximum; negative -> INVALID_ARGUMENT."""
     page_token: _builtins.str
@@ -143,7 +153,16 @@ class ListStockLevelsRequest(_message.Message):
     warehouse_id: _builtins.str
     """Only levels in this warehouse."""
     below_reorder_point: _builtins.bool
-    """Only levels whose on_hand is below the product's reorder_point."""
+    """Only levels whose available stock (on_hand - reserved) is below the
+    product's reorder_point.
+    """
+    @_builtins.property
+    def read_time(self) -> _timestamp_pb2.Timestamp:
+        """Optional: the levels as they were at this instant, computed from the
+        ledger; pairs without a ledger row by then are not listed. In the future
+        -> INVALID_ARGUMENT. A page_token only works with the same read_time.
+        """
+
     def __init__(
         self,
         *,
@@ -154,10 +173,11 @@ class ListStockLevelsRequest(_message.Message):
         product_id: _builtins.str = ...,
         warehouse_id: _builtins.str = ...,
         below_reorder_point: _builtins.bool = ...,
+        read_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["read_time", b"read_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["below_reorder_point", b"below_reorder_point", "filter", b"filter", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token", "product_id", b"product_id", "warehouse_id", b"warehouse_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["below_reorder_point", b"below_reorder_point", "filter", b"filter", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token", "product_id", b"product_id", "read_time", b"read_time", "warehouse_id", b"warehouse_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -686,8 +706,13 @@ class WatchStockChangesResponse(_message.Message):
     TRANSACTION_FIELD_NUMBER: _builtins.int
     STOCK_LEVELS_FIELD_NUMBER: _builtins.int
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    BELOW_REORDER_POINT_FIELD_NUMBER: _builtins.int
     resume_token: _builtins.str
     """Opaque; resuming with it continues right after this response."""
+    below_reorder_point: _builtins.bool
+    """This row took a level's available stock (on_hand - reserved) from at
+    least its product's reorder_point to below it.
+    """
     @_builtins.property
     def transaction(self) -> _transaction_pb2.StockTransaction:
         """The ledger row; unset on a heartbeat."""
@@ -704,10 +729,11 @@ class WatchStockChangesResponse(_message.Message):
         transaction: _transaction_pb2.StockTransaction | None = ...,
         stock_levels: _abc.Iterable[Global___StockLevel] | None = ...,
         resume_token: _builtins.str = ...,
+        below_reorder_point: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["resume_token", b"resume_token", "stock_levels", b"stock_levels", "transaction", b"transaction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["below_reorder_point", b"below_reorder_point", "resume_token", b"resume_token", "stock_levels", b"stock_levels", "transaction", b"transaction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -144,6 +144,18 @@ def reservation_to_proto(reservation: OpenReservation) -> pb.Reservation:
     )
 
 
+def _read_time(
+    request: pb.GetStockLevelRequest | pb.ListStockLevelsRequest, fields: _Fields
+) -> datetime | None:
+    """The request's read_time (None when unset); one in the future is a field violation."""
+    if not request.HasField("read_time"):
+        return None
+    read_time = request.read_time.ToDatetime(tzinfo=UTC)
+    if read_time > datetime.now(UTC):
+        fields.errors.add("read_time", "must not be in the future")
+    return read_time
+
+
 class StockServicer(stock_pb2_grpc.StockServiceServicer):
     """Implements inventory.v1.StockService over ``StockService``."""
 
@@ -199,8 +211,9 @@ class StockServicer(stock_pb2_grpc.StockServiceServicer):
         fields = _Fields()
         product_id = fields.id(request.product_id, "product_id")
         warehouse_id = fields.id(request.warehouse_id, "warehouse_id")
+        read_time = _read_time(request, fields)
         fields.errors.raise_if_any()
-        level = await self.stock.get_level(product_id, warehouse_id)
+        level = await self.stock.get_level(product_id, warehouse_id, read_time=read_time)
         return pb.GetStockLevelResponse(stock_level=level_to_proto(level))
 
     async def ListStockLevels(
@@ -209,6 +222,7 @@ class StockServicer(stock_pb2_grpc.StockServiceServicer):
         fields = _Fields()
         product_id = fields.optional_id(request.product_id, "product_id")
         warehouse_id = fields.optional_id(request.warehouse_id, "warehouse_id")
+        read_time = _read_time(request, fields)
         fields.errors.raise_if_any()
         query = ListQuery.from_request(
             request.page_size, self.page_tokens.open(request.page_token), request.filter, request.order_by
@@ -218,6 +232,7 @@ class StockServicer(stock_pb2_grpc.StockServiceServicer):
             product_id=product_id,
             warehouse_id=warehouse_id,
             below_reorder_point=request.below_reorder_point,
+            read_time=read_time,
         )
         return pb.ListStockLevelsResponse(
             stock_levels=[level_to_proto(level) for level in page.items],

@@ -34,6 +34,7 @@ def item_to_proto(item: Item) -> pb.WatchStockChangesResponse:
         transaction=transaction_to_proto(item.transaction),
         stock_levels=[_level(level) for level in item.levels],
         resume_token=token_of(item),
+        below_reorder_point=item.below_reorder_point,
     )
 
 

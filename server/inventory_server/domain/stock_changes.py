@@ -62,6 +62,35 @@ class StockChange:
     below_reorder_point: bool = False
 
 
+def takes_below_reorder_point(
+    row: StockTransaction, levels: tuple[StockLevel, ...], reorder_point: int
+) -> bool:
+    """Whether ``row`` took a level's available stock from at least ``reorder_point`` to below it.
+
+    ``levels`` are the levels after the row's transaction; the level before the
+    row is that minus the row's own effect (for a multi-line document: minus
+    this row only, the other lines' effects stay in).
+
+    >>> from uuid import UUID
+    >>> from datetime import UTC, datetime
+    >>> from inventory_server.domain.transaction import TransactionType
+    >>> w, p = UUID(int=1), UUID(int=2)
+    >>> ship = StockTransaction(id=UUID(int=3), create_time=datetime.now(UTC), type=TransactionType.SHIPMENT,
+    ...     product_id=p, quantity=3, performed_by=p, request_id="r", from_warehouse_id=w)
+    >>> takes_below_reorder_point(ship, (StockLevel(p, w, on_hand=4),), 5)  # 7 -> 4
+    True
+    >>> takes_below_reorder_point(ship, (StockLevel(p, w, on_hand=1),), 5)  # 4 -> 1: was below already
+    False
+    """
+    for level in levels:
+        before = (level.on_hand - row.on_hand_change(level.warehouse_id)) - (
+            level.reserved - row.reserved_change(level.warehouse_id)
+        )
+        if level.available < reorder_point <= before:
+            return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
     """Nothing new that matches: the stream has looked at everything up to ``position``."""

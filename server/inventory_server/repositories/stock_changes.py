@@ -7,11 +7,11 @@ filtered stream advances past rows it does not want) *and* the retention
 horizon, all from one snapshot.
 
 >>> text = catch_up_statement(7, parse_watch_filter('type = RECEIPT'), 100).as_string()
->>> print(text[:text.index(" SELECT ")])
+>>> print(text[:text.index(" SELECT ")])  # doctest: +NORMALIZE_WHITESPACE
 WITH "scanned" AS (SELECT "position", "transaction_id", "from_on_hand", "from_reserved",
 "from_update_time", "to_on_hand", "to_reserved", "to_update_time" FROM "stock_changes"
 WHERE "position" > %s ORDER BY "position" ASC LIMIT %s)
->>> print(text[text.index(" WHERE ", 200):])
+>>> print(text[text.index(" WHERE ", 200):])  # doctest: +NORMALIZE_WHITESPACE
  WHERE "type" = %s OR "s"."position" = (SELECT max("position") FROM "scanned") ORDER BY "s"."position" ASC
 """
 
@@ -37,7 +37,12 @@ from inventory_server.db.query import (
     update,
 )
 from inventory_server.domain.stock import StockLevel
-from inventory_server.domain.stock_changes import ChangeBatch, StockChange, StreamBounds
+from inventory_server.domain.stock_changes import (
+    ChangeBatch,
+    StockChange,
+    StreamBounds,
+    takes_below_reorder_point,
+)
 from inventory_server.repositories.executor import StatementExecutor
 from inventory_server.repositories.transactions import TRANSACTION_LIST_FIELDS, TRANSACTION_MAPPING
 
@@ -83,7 +88,7 @@ def catch_up_statement(after: int, condition: Condition | None, limit: int) -> S
         .order_by("position")
         .limit(limit)
     )
-    s, t = table("scanned", "s"), table("stock_transactions")
+    s, t, p = table("scanned", "s"), table("stock_transactions"), table("products", "p")
     last = select(func("max", col("position"))).from_("scanned").scalar()
     matches = TRUE if condition is None else condition
     purged = select(col("purged_through")).from_(RETENTION).scalar()
@@ -94,11 +99,13 @@ def catch_up_statement(after: int, condition: Condition | None, limit: int) -> S
             *(t.col(name) for name in TRANSACTION_MAPPING.columns),
             coalesce(matches, False).as_("matches"),
             purged.as_("purged_through"),
+            p.col("reorder_point"),
             select(count()).from_("scanned").scalar().as_("scanned_count"),
         )
         .with_("scanned", scanned)  # referenced twice, so PostgreSQL computes it once
         .from_(s)
         .join(t, t.col("id").eq(s.col("transaction_id")))
+        .join(p, p.col("id").eq(t.col("product_id")))
         .where(or_(matches, s.col("position").eq(last)))
         .order_by(s.col("position"))
     )
@@ -123,6 +130,16 @@ def _levels(row: Mapping[str, Any]) -> tuple[StockLevel, ...]:
     return tuple(levels)
 
 
+def _change(row: Mapping[str, Any]) -> StockChange:
+    transaction, levels = TRANSACTION_MAPPING.from_row(row), _levels(row)
+    return StockChange(
+        position=int(row["position"]),
+        transaction=transaction,
+        levels=levels,
+        below_reorder_point=takes_below_reorder_point(transaction, levels, int(row["reorder_point"])),
+    )
+
+
 class StockChangeRepository(StatementExecutor):
     """Reads (and purges) the commit-ordered positions of ledger rows."""
 
@@ -142,15 +159,7 @@ class StockChangeRepository(StatementExecutor):
         """The matching changes among the ``limit`` positions after ``after`` (see the module docstring)."""
         with self.operation("read_after"):
             rows = await self.fetch_all(catch_up_statement(after, condition, limit))
-            changes = [
-                StockChange(
-                    position=int(row["position"]),
-                    transaction=TRANSACTION_MAPPING.from_row(row),
-                    levels=_levels(row),
-                )
-                for row in rows
-                if row["matches"]
-            ]
+            changes = [_change(row) for row in rows if row["matches"]]
             if not rows:
                 # nothing new; the horizon is unknown here, and the next non-empty read sees it
                 return ChangeBatch(changes, None, 0, full=False)

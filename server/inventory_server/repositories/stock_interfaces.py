@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -78,7 +79,9 @@ class LevelMoveOutcome:
 
 
 class StockLevelRepository(Protocol):
-    async def read(self, product_id: UUID, warehouse_id: UUID) -> LevelLookup:
+    async def read(
+        self, product_id: UUID, warehouse_id: UUID, *, read_time: datetime | None = None
+    ) -> LevelLookup:
         """The level of a pair and whether its product and warehouse exist (deleted or not)."""
         ...
 
@@ -89,6 +92,7 @@ class StockLevelRepository(Protocol):
         product_id: UUID | None = None,
         warehouse_id: UUID | None = None,
         below_reorder_point: bool = False,
+        read_time: datetime | None = None,
     ) -> Page[StockLevel]:
         """A keyset page; bad filter / order_by / page_token -> InvalidArgument."""
         ...

@@ -16,16 +16,19 @@ RETURNING "product_id", "warehouse_id", "on_hand", "reserved", "update_time"
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from inventory_server.db.listing import FieldSpec, ResourceFields, plan_list
 from inventory_server.db.query import (
     TRUE,
+    AliasedQuery,
     Condition,
     Param,
     Row,
     Select,
+    Table,
     Update,
     and_where,
     col,
@@ -41,6 +44,7 @@ from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.stock import LevelKey, StockLevel
 from inventory_server.repositories.executor import StatementExecutor
 from inventory_server.repositories.mapping import entity_columns
+from inventory_server.repositories.stock_history import as_of_levels
 from inventory_server.repositories.stock_interfaces import LevelLookup
 
 TABLE = "stock_levels"
@@ -92,9 +96,12 @@ def guarded_change(key: LevelKey, *, on_hand: int, reserved: int) -> Update:
     )
 
 
-def _listing_source() -> Select:
+def _listing_source(read_time: datetime | None = None) -> Select:
     """Levels with their computed ``available`` and their product's reorder point, as one FROM item."""
-    levels, products = table(TABLE, "sl"), table("products", "p")
+    levels: Table | AliasedQuery = table(TABLE, "sl")
+    if read_time is not None:
+        levels = as_of_levels(read_time).subquery("sl")
+    products = table("products", "p")
     inner = (
         select(
             *(levels.col(name) for name in LEVEL_COLUMNS),
@@ -113,8 +120,13 @@ class StockLevelRepository(StatementExecutor):
 
     stats_prefix = "stock_levels"
 
-    async def read(self, product_id: UUID, warehouse_id: UUID) -> LevelLookup:
-        """One statement: whether the product and warehouse exist (deleted or not), and the level."""
+    async def read(
+        self, product_id: UUID, warehouse_id: UUID, *, read_time: datetime | None = None
+    ) -> LevelLookup:
+        """One statement: whether the product and warehouse exist (deleted or not), and the level.
+
+        With ``read_time``, the level as the ledger had it then (``repositories.stock_history``).
+        """
         with self.operation("read"):
             refs = select(
                 exists(select(TRUE).from_("products").where(col("id").eq(product_id))).as_("product_found"),
@@ -122,7 +134,11 @@ class StockLevelRepository(StatementExecutor):
                     "warehouse_found"
                 ),
             ).subquery("refs")
-            levels = table(TABLE, "sl")
+            levels: Table | AliasedQuery = table(TABLE, "sl")
+            if read_time is not None:
+                levels = as_of_levels(read_time, product_id=product_id, warehouse_id=warehouse_id).subquery(
+                    "sl"
+                )
             statement = (
                 select(
                     refs.col("product_found"),
@@ -148,24 +164,30 @@ class StockLevelRepository(StatementExecutor):
         product_id: UUID | None = None,
         warehouse_id: UUID | None = None,
         below_reorder_point: bool = False,
+        read_time: datetime | None = None,
     ) -> Page[StockLevel]:
-        """A keyset page in one statement (page_size + 1 rows tell whether another page follows)."""
+        """A keyset page in one statement (page_size + 1 rows tell whether another page follows).
+
+        ``below_reorder_point`` compares *available* stock with the reorder point;
+        ``read_time`` lists the levels as the ledger had them then.
+        """
         with self.operation("list"):
             base = and_where(
                 None,
                 [
                     col("product_id").eq(product_id) if product_id is not None else None,
                     col("warehouse_id").eq(warehouse_id) if warehouse_id is not None else None,
-                    col("on_hand").lt(col("reorder_point")) if below_reorder_point else None,
+                    col("available").lt(col("reorder_point")) if below_reorder_point else None,
                 ],
             )
             extra = {
                 "product_id": str(product_id or ""),
                 "warehouse_id": str(warehouse_id or ""),
                 "below_reorder_point": below_reorder_point,
+                "read_time": read_time.isoformat() if read_time is not None else "",
             }
             plan = plan_list(LEVEL_LIST_FIELDS, query, base_where=base, extra=extra)
-            rows = await self.fetch_all(plan.apply(_listing_source()))
+            rows = await self.fetch_all(plan.apply(_listing_source(read_time)))
             page_rows, next_token = plan.split(rows)
             return Page([level_from_row(row) for row in page_rows], next_token)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -52,14 +53,17 @@ class StockService:
     def __init__(self, transactor: Transactor[UnitOfWork]) -> None:
         self.transactor = transactor
 
-    async def get_level(self, product_id: UUID, warehouse_id: UUID) -> StockLevel:
+    async def get_level(
+        self, product_id: UUID, warehouse_id: UUID, *, read_time: datetime | None = None
+    ) -> StockLevel:
         """The level of a pair (zeros if never stocked); NotFound for an unknown product or warehouse.
 
         Soft-deleted products and warehouses still answer: their stock history stays readable.
         """
 
         lookup = await self.transactor.read(
-            lambda uow: uow.stock_levels.read(product_id, warehouse_id), replica_ok=True
+            lambda uow: uow.stock_levels.read(product_id, warehouse_id, read_time=read_time),
+            replica_ok=read_time is None,  # a past instant must be exact: the primary has every row
         )
         if not lookup.product_found:
             raise NotFound(
@@ -78,6 +82,7 @@ class StockService:
         product_id: UUID | None = None,
         warehouse_id: UUID | None = None,
         below_reorder_point: bool = False,
+        read_time: datetime | None = None,
     ) -> Page[StockLevel]:
         return await self.transactor.read(
             lambda uow: uow.stock_levels.list(
@@ -85,8 +90,9 @@ class StockService:
                 product_id=product_id,
                 warehouse_id=warehouse_id,
                 below_reorder_point=below_reorder_point,
+                read_time=read_time,
             ),
-            replica_ok=True,
+            replica_ok=read_time is None,
         )
 
     async def receive(self, command: ReceiveStock) -> MovementResult:
