@@ -1,5 +1,11 @@
 """Stock invariants under concurrency: many clients moving stock at once through the real server.
 
+The walk includes multi-line documents (ApplyStockMovements) and reservations
+that expire while others ship against them (the service's sweeper releases
+them); afterwards open_reservations agrees with the ledger, no expiry was
+released twice, and read_time answers at random past instants agree with a
+replay of the ledger done here.
+
 After thousands of random movements by 32 concurrent clients the database
 must still satisfy the invariants of docs/stock.md ("Levels and invariants"),
 every level must equal the sum of its ledger rows, and no client may have seen
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -21,6 +28,7 @@ from typing import Any
 import grpc
 import psycopg
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from inventory_client import FailedPreconditionError, InventoryClient, InventoryError
 from inventory_client.v1 import stock_pb2 as pb
@@ -46,6 +54,7 @@ def server_env() -> dict[str, str]:
         "INVENTORY_POOL_MIN_SIZE": "4",
         "INVENTORY_POOL_MAX_SIZE": "10",
         "INVENTORY_POOL_TIMEOUT": "30",
+        "INVENTORY_RESERVATION_SWEEP_INTERVAL": "0.2",
     }
 
 
@@ -111,6 +120,8 @@ class RandomMover:
             self.release,
             self.ship_reserved,
             self.adjust,
+            self.document,
+            self.reserve_briefly,
         ]
         for _ in range(operations):
             move = self.random.choice(moves)
@@ -123,8 +134,7 @@ class RandomMover:
                 self.outcome.unexpected.append(f"{move.__name__}: {error}")
             else:
                 self.outcome.codes["OK"] += 1
-                if reply is not None and reply.HasField("transaction"):
-                    self.outcome.written += 1
+                self.outcome.written += rows_written(reply)
         return self.outcome
 
     def receive(self) -> Any:
@@ -200,6 +210,47 @@ class RandomMover:
             )
         )
 
+    def reserve_briefly(self) -> Any:
+        """A reservation that expires at once: the service releases it while the others race for it."""
+        product, warehouse, user = self.pick()
+        request = pb.ReserveStockRequest(
+            product_id=product, warehouse_id=warehouse, quantity=self.random.randint(1, 3), performed_by=user
+        )
+        request.ttl.FromMilliseconds(self.random.randint(50, 400))
+        reply = self.client.stock.ReserveStock(request)
+        self.reservations.append((reply.transaction.id, product, warehouse))
+        return reply
+
+    def document(self) -> Any:
+        """Two to four random lines in one ApplyStockMovements (same levels, any order, as other clients)."""
+        lines = []
+        for _ in range(self.random.randint(2, 4)):
+            product, warehouse, _ = self.pick()
+            other = self.random.choice([w for w in self.catalogue.warehouses if w != warehouse])
+            kind = self.random.choice(("receive", "ship", "transfer", "reserve"))
+            if kind == "receive":
+                line = pb.StockMovementLine(
+                    receive=pb.ReceiveLine(product_id=product, warehouse_id=warehouse, quantity=3)
+                )
+            elif kind == "ship":
+                line = pb.StockMovementLine(
+                    ship=pb.ShipLine(product_id=product, warehouse_id=warehouse, quantity=2)
+                )
+            elif kind == "transfer":
+                line = pb.StockMovementLine(
+                    transfer=pb.TransferLine(
+                        product_id=product, from_warehouse_id=warehouse, to_warehouse_id=other, quantity=2
+                    )
+                )
+            else:
+                line = pb.StockMovementLine(
+                    reserve=pb.ReserveLine(product_id=product, warehouse_id=warehouse, quantity=1)
+                )
+            lines.append(line)
+        return self.client.stock.ApplyStockMovements(
+            pb.ApplyStockMovementsRequest(lines=lines, performed_by=self.pick()[2])
+        )
+
     def adjust(self) -> Any:
         product, warehouse, user = self.pick()
         request = pb.AdjustStockRequest(
@@ -210,6 +261,76 @@ class RandomMover:
         else:
             request.delta = self.random.choice([-5, -3, -1, 1, 2, 4])
         return self.client.stock.AdjustStock(request)
+
+
+def rows_written(reply: Any) -> int:
+    """Ledger rows a successful reply reports (a document: one per line that wrote one)."""
+    if reply is None:
+        return 0
+    if "transactions" in reply.DESCRIPTOR.fields_by_name:
+        return len(reply.transactions)
+    return 1 if reply.HasField("transaction") else 0
+
+
+def wait_until_no_reservation_is_due(dsn: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while True:
+            due = conn.execute("SELECT count(*) FROM open_reservations WHERE expire_time <= now()").fetchone()
+            if due == (0,):
+                return
+            assert time.monotonic() < deadline, f"{due} expired reservations were never released"
+            time.sleep(0.1)
+
+
+def check_reservations_and_history(client: InventoryClient, dsn: str, rng: random.Random) -> int:
+    """open_reservations agrees with the ledger, each expiry was released once, read_time replays the ledger.
+
+    Returns the number of RELEASE rows the service wrote for expired reservations.
+    """
+    with psycopg.connect(dsn) as conn:
+        drift = conn.execute(
+            "SELECT o.reservation_id FROM open_reservations o"
+            " JOIN stock_transactions r ON r.id = o.reservation_id"
+            " WHERE o.remaining <> r.quantity - coalesce("
+            "(SELECT sum(c.quantity) FROM stock_transactions c WHERE c.reservation_id = r.id), 0)"
+        ).fetchall()
+        assert drift == []
+        twice = conn.execute(
+            "SELECT reservation_id FROM stock_transactions WHERE caller = 'inventory-server'"
+            " AND reason = 'reservation expired' GROUP BY reservation_id HAVING count(*) > 1"
+        ).fetchall()
+        assert twice == []
+        released = conn.execute(
+            "SELECT count(*) FROM stock_transactions WHERE caller = 'inventory-server'"
+            " AND reason = 'reservation expired'"
+        ).fetchone()
+        rows = conn.execute(
+            "SELECT type, product_id::text, from_warehouse_id::text, to_warehouse_id::text, quantity,"
+            " reservation_id IS NOT NULL, create_time FROM stock_transactions"
+        ).fetchall()
+    times = sorted(row[6] for row in rows)
+    for moment in rng.sample(times, 10):
+        product, warehouse = rng.choice(rows)[1], rng.choice([r[2] or r[3] for r in rows])
+        on_hand = reserved = 0
+        for kind, p, source, target, quantity, against_reservation, created in rows:
+            if p != product or created > moment:
+                continue
+            if target == warehouse and kind in ("receipt", "transfer", "adjustment"):
+                on_hand += quantity
+            if source == warehouse:
+                on_hand -= quantity if kind in ("shipment", "transfer", "adjustment") else 0
+                reserved += quantity if kind == "reservation" else 0
+                reserved -= (
+                    quantity if kind == "release" or (kind == "shipment" and against_reservation) else 0
+                )
+        read_time = Timestamp()
+        read_time.FromDatetime(moment)
+        level = client.stock.GetStockLevel(
+            pb.GetStockLevelRequest(product_id=product, warehouse_id=warehouse, read_time=read_time)
+        ).stock_level
+        assert (level.on_hand, level.reserved) == (on_hand, reserved), moment
+    return int(released[0]) if released else 0
 
 
 def test_random_movements_by_32_clients_keep_every_invariant(
@@ -235,8 +356,12 @@ def test_random_movements_by_32_clients_keep_every_invariant(
     assert sum(codes.values()) == CLIENTS * OPERATIONS_PER_CLIENT
     assert codes["OK"] > CLIENTS * OPERATIONS_PER_CLIENT // 2  # the walk really moved stock
     assert codes["FAILED_PRECONDITION"] > 0  # and really ran dry sometimes
+    wait_until_no_reservation_is_due(migrated_dsn)
     totals = check_invariants(migrated_dsn)
-    assert totals["rows"] == seeded_rows + 8 + sum(o.written for o in outcomes)
+    with InventoryClient(server.target, timeout=60) as client:
+        expired = check_reservations_and_history(client, migrated_dsn, random.Random(5))
+    assert expired > 0  # the sweeper really raced the clients
+    assert totals["rows"] == seeded_rows + 8 + sum(o.written for o in outcomes) + expired
 
 
 def test_one_request_id_sent_by_8_clients_at_once_writes_one_row(
