@@ -15,7 +15,8 @@ What it adds to the raw stubs, and nothing more:
 - a fresh ``request_id`` on writes that have none, so that retries are idempotent;
 - typed exceptions (``inventory_client.errors``) with the google.rpc details;
 - TLS, mutual TLS and a bearer token (fixed or from a provider) on every call;
-- ``iter_*`` methods that follow page tokens through the List methods.
+- ``iter_*`` methods that follow page tokens through the List methods;
+- ``import_products``, which sends hundreds of products per ImportProducts message.
 
 ``AsyncInventoryClient`` is the same over grpc.aio for asyncio services. Both are
 wired by ``_Client``: one list of stubs, one set of channel options and
@@ -26,7 +27,15 @@ whether the iterators are generators or async generators.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+)
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
@@ -44,6 +53,12 @@ from inventory_client._channel import (
     service_config,
 )
 from inventory_client.auth import AsyncCallAuth, AsyncTokenProvider, CallAuth, TokenProvider
+from inventory_client.imports import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    import_requests,
+    import_requests_async,
+)
 from inventory_client.v1 import (
     product_pb2,
     product_pb2_grpc,
@@ -240,6 +255,30 @@ class InventoryClient(_Client[TokenProvider]):
         )
         return _pages.items(self.transactions.ListTransactions, request, "transactions", timeout)
 
+    def import_products(
+        self,
+        products: Iterable[product_pb2.Product],
+        *,
+        all_or_nothing: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        timeout: float | None = None,
+    ) -> product_pb2.ImportProductsResponse:
+        """ProductService.ImportProducts, ``batch_size`` products per message (``inventory_client.imports``).
+
+        ``products`` is read lazily as the stream is sent. ``timeout`` bounds the
+        whole import (default: the client's deadline).
+        """
+        requests = import_requests(
+            products,
+            all_or_nothing=all_or_nothing,
+            batch_size=batch_size,
+            max_message_bytes=max_message_bytes,
+        )
+        kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        response: product_pb2.ImportProductsResponse = self.products.ImportProducts(requests, **kwargs)
+        return response
+
     def watch_stock_changes(
         self, **options: Any
     ) -> Generator[stock_pb2.WatchStockChangesResponse, None, None]:
@@ -360,6 +399,26 @@ class AsyncInventoryClient(_Client[AsyncTokenProvider]):
             filter=filter, order_by=order_by, page_size=page_size
         )
         return _pages.async_items(self.transactions.ListTransactions, request, "transactions", timeout)
+
+    async def import_products(
+        self,
+        products: AsyncIterable[product_pb2.Product] | Iterable[product_pb2.Product],
+        *,
+        all_or_nothing: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        timeout: float | None = None,
+    ) -> product_pb2.ImportProductsResponse:
+        """The same for asyncio; ``products`` may be an async iterable."""
+        requests = import_requests_async(
+            products,
+            all_or_nothing=all_or_nothing,
+            batch_size=batch_size,
+            max_message_bytes=max_message_bytes,
+        )
+        kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        response: product_pb2.ImportProductsResponse = await self.products.ImportProducts(requests, **kwargs)
+        return response
 
     def watch_stock_changes(
         self, **options: Any

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-from inventory_client import DeadlineExceededError, InventoryClient
+from inventory_client import AsyncInventoryClient, DeadlineExceededError, InventoryClient
 from inventory_client.v1 import product_pb2 as pb
+from tests.e2e.conftest import ServerProcess
 
 
 def stream(products: list[pb.Product], all_or_nothing: bool = False) -> Iterator[pb.ImportProductsRequest]:
@@ -150,3 +152,51 @@ def test_an_import_cut_off_by_its_deadline_loads_nothing(client: InventoryClient
     # the server is fine afterwards and its connection went back to the pool
     reply = client.products.ImportProducts(stream([product("AFTER-1")]))
     assert reply.inserted_count == 1
+
+
+def test_a_message_s_products_follow_its_product_and_indices_span_messages(
+    client: InventoryClient,
+) -> None:
+    """A message's rows are ``product`` then ``products``; indices run over the whole stream."""
+    messages = [
+        pb.ImportProductsRequest(products=[product("MIX-0"), product("MIX-1")]),
+        pb.ImportProductsRequest(product=product("MIX-2")),  # an old-style message in between
+        pb.ImportProductsRequest(product=product("MIX-3"), products=[product("bad sku!"), product("mix-0")]),
+    ]
+    reply = client.products.ImportProducts(iter(messages))
+    assert (reply.inserted_count, reply.updated_count, reply.rejected_count) == (4, 0, 2)
+    assert [(r.index, r.sku) for r in reply.rejected] == [(4, "bad sku!"), (5, "mix-0")]
+    assert reply.rejected[1].reason == "duplicates the sku of row 0"
+
+
+def test_all_or_nothing_on_a_batched_first_message_applies_to_every_row(client: InventoryClient) -> None:
+    messages = [
+        pb.ImportProductsRequest(products=[product("AON-B-1")], all_or_nothing=True),
+        pb.ImportProductsRequest(products=[product("AON-B-2"), product("")]),
+    ]
+    reply = client.products.ImportProducts(iter(messages))
+    assert (reply.inserted_count, reply.rejected_count) == (0, 1)
+    assert reply.rejected[0].index == 2
+
+
+def test_the_client_import_helper_batches_and_reports_positions_in_the_input(client: InventoryClient) -> None:
+    rows = [product(f"HELP-{i:05d}", unit_price_minor=i) for i in range(1203)] + [product("", name="x")]
+    reply = client.import_products(rows, batch_size=500)
+    assert (reply.inserted_count, reply.rejected_count) == (1203, 1)
+    assert reply.rejected[0].index == 1203
+    assert by_sku(client, "HELP-01202").unit_price_minor == 1202
+    refused = client.import_products(iter([product("HELP-NEW"), product("")]), all_or_nothing=True)
+    assert (refused.inserted_count, refused.rejected_count) == (0, 1)
+
+
+def test_the_async_client_import_helper_takes_an_async_iterable(server: ServerProcess) -> None:
+    async def rows() -> AsyncIterator[pb.Product]:
+        for i in range(700):
+            yield product(f"ASYNC-{i:04d}")
+
+    async def run() -> pb.ImportProductsResponse:
+        async with AsyncInventoryClient(server.target) as client:
+            return await client.import_products(rows(), batch_size=300)
+
+    reply = asyncio.run(run())
+    assert (reply.inserted_count, reply.rejected_count) == (700, 0)

@@ -546,21 +546,32 @@ class ImportProductsRequest(_message.Message):
 
     PRODUCT_FIELD_NUMBER: _builtins.int
     ALL_OR_NOTHING_FIELD_NUMBER: _builtins.int
+    PRODUCTS_FIELD_NUMBER: _builtins.int
     all_or_nothing: _builtins.bool
     """Read from the first message only: reject the whole import if any row is rejected."""
     @_builtins.property
     def product(self) -> Global___Product:
-        """The product to insert, or to update when its sku already exists."""
+        """The product to insert, or to update when its sku already exists.
+        A message's rows are this product (when set) followed by `products`.
+        """
+
+    @_builtins.property
+    def products(self) -> _containers.RepeatedCompositeFieldContainer[Global___Product]:
+        """More rows in this message, in stream order after `product`: send hundreds
+        of products per message rather than one (a row's `index` in the response
+        counts every row of the stream, across messages).
+        """
 
     def __init__(
         self,
         *,
         product: Global___Product | None = ...,
         all_or_nothing: _builtins.bool = ...,
+        products: _abc.Iterable[Global___Product] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["product", b"product"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_or_nothing", b"all_or_nothing", "product", b"product"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_or_nothing", b"all_or_nothing", "product", b"product", "products", b"products"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

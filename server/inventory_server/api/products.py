@@ -56,13 +56,28 @@ def new_from_proto(p: pb.Product) -> NewProduct:
     )
 
 
+def message_rows(request: pb.ImportProductsRequest) -> list[pb.Product]:
+    """A message's rows in stream order: ``product`` (when set), then ``products``.
+
+    A message with neither is one empty row, as before ``products`` existed
+    (it is rejected like any product without a sku).
+    """
+    if not request.products:
+        return [request.product]
+    if request.HasField("product"):
+        return [request.product, *request.products]
+    return list(request.products)
+
+
 async def _import_rows(
     first: pb.ImportProductsRequest, rest: AsyncIterator[pb.ImportProductsRequest]
 ) -> AsyncIterator[ImportRow]:
     """The stream as import rows, parsed one message at a time."""
-    yield ImportRow(first.product.sku, new_from_proto(first.product))
+    for product in message_rows(first):
+        yield ImportRow(product.sku, new_from_proto(product))
     async for request in rest:
-        yield ImportRow(request.product.sku, new_from_proto(request.product))
+        for product in message_rows(request):
+            yield ImportRow(product.sku, new_from_proto(product))
 
 
 def _import_response(result: ImportResult) -> pb.ImportProductsResponse:
