@@ -43,6 +43,9 @@ class DeadlineContext:
     def time_remaining(self) -> float:
         return self.remaining
 
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ()  # no consistency token
+
     async def abort_with_status(self, status: grpc.Status) -> None:
         self.status = status
         raise aio.AbortError()
