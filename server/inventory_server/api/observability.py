@@ -30,6 +30,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, format_trace_id
 
+from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
 from inventory_server.observability import calls
 from inventory_server.observability.logs import ACCESS_LOGGER
 from inventory_server.observability.metrics import (
@@ -49,7 +50,7 @@ Metadata = Sequence[tuple[str, str | bytes]]
 SERVER_ERRORS = frozenset(
     {"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"}
 )
-MAX_ID_LENGTH = 128  # of a request_id shown in the access line
+TRUNCATED = "…"  # ends a request_id cut to MAX_REQUEST_ID_LENGTH in the access line
 HEALTH_PREFIX = "/grpc.health.v1."
 
 
@@ -208,7 +209,7 @@ def _log_access(
         "code": code,
         "duration_ms": duration_ms,
         "principal": record.principal,
-        "request_id": record.request_id[:MAX_ID_LENGTH] or _request_id(request, _metadata(ctx)),
+        "request_id": _capped(record.request_id) or _request_id(request, _metadata(ctx)),
         "trace_id": trace_id,
         "peer": ctx.peer(),
     }
@@ -225,7 +226,16 @@ def _request_id(request: Any, metadata: Metadata) -> str:
     value = getattr(request, "request_id", "")
     if not isinstance(value, str) or not value:
         value = next((v for k, v in metadata if k == "x-request-id" and isinstance(v, str)), "")
-    return value[:MAX_ID_LENGTH]
+    return _capped(value)
+
+
+def _capped(value: str) -> str:
+    """``value`` as the access line shows it: a client may send any length (the write itself is
+    refused past ``MAX_REQUEST_ID_LENGTH``, but the call is still logged), so at most that many
+    characters are kept, and a cut one ends in ``TRUNCATED`` so that it is not taken for the id."""
+    if len(value) <= MAX_REQUEST_ID_LENGTH:
+        return value
+    return value[:MAX_REQUEST_ID_LENGTH] + TRUNCATED
 
 
 async def _counting(requests: AsyncIterator[Any], figures: MethodMetrics) -> AsyncIterator[Any]:

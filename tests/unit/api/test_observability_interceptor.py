@@ -17,7 +17,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from inventory_client.v1 import stock_pb2
-from inventory_server.api.observability import ObservabilityInterceptor
+from inventory_server.api.observability import TRUNCATED, ObservabilityInterceptor
+from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
 from inventory_server.observability import calls
 from inventory_server.observability.logs import ACCESS_LOGGER
 from inventory_server.observability.metrics import GrpcMetrics, new_registry
@@ -68,7 +69,9 @@ async def cancelled(request: Any, ctx: Any) -> Any:
 
 
 async def call(
-    interceptor: ObservabilityInterceptor, behaviour: Callable[[Any, Any], Awaitable[Any]]
+    interceptor: ObservabilityInterceptor,
+    behaviour: Callable[[Any, Any], Awaitable[Any]],
+    request_id: str = "receive-7",
 ) -> None:
     handler = grpc.unary_unary_rpc_method_handler(behaviour)
 
@@ -77,7 +80,7 @@ async def call(
 
     details: Any = Details()
     wrapped: Any = await interceptor.intercept_service(continuation, details)
-    request = stock_pb2.ReceiveStockRequest(request_id="receive-7")
+    request = stock_pb2.ReceiveStockRequest(request_id=request_id)
     with contextlib.suppress(aio.AbortError, asyncio.CancelledError):  # what the caller would get
         await wrapped.unary_unary(request, FakeContext())
 
@@ -123,3 +126,24 @@ async def test_span_status_is_error_only_for_server_side_codes() -> None:
     assert unavailable.status.status_code is StatusCode.ERROR
     assert [s.attributes["rpc.grpc.status_code"] for s in (not_found, unavailable)] == [5, 14]  # type: ignore[index]
     assert {f"{s.context.trace_id:032x}" for s in (not_found, unavailable)} == {TRACE_ID}
+
+
+async def test_a_long_client_request_id_is_logged_cut_to_the_domain_maximum_and_marked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A client may send any length; the access line keeps MAX_REQUEST_ID_LENGTH characters and a mark."""
+    long_id = "x" * 10_000
+    exact = "y" * MAX_REQUEST_ID_LENGTH
+
+    async def noting(request: Any, ctx: Any) -> Any:
+        calls.note_request_id(request.request_id)  # as api.interceptors does with the parsed request
+        return stock_pb2.ReceiveStockResponse()
+
+    interceptor = ObservabilityInterceptor()
+    with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
+        await call(interceptor, answering, request_id=long_id)  # read from the request by the observer
+        await call(interceptor, noting, request_id=long_id)  # noted on the call record
+        await call(interceptor, noting, request_id=exact)  # at the maximum: logged whole, unmarked
+    logged = [record.access["request_id"] for record in caplog.records]  # type: ignore[attr-defined]
+    cut = "x" * MAX_REQUEST_ID_LENGTH + TRUNCATED
+    assert logged == [cut, cut, exact]
