@@ -1,10 +1,11 @@
 """One background task owned by a long-lived component: started once, cancelled and awaited on stop.
 
-The health monitor, the product cache listener and the idempotency purger each
-run one loop from ``start`` to ``stop``. Stopping cancels the loop and waits
-until it has really ended, so nothing it owns (a connection, a cache state) is
-touched after ``stop`` returns. A neutral helper: it knows no entity and no
-transport, so every layer may use it.
+The health monitor, the product cache listener, the idempotency purger, the
+change-stream wake-up listener, the replica prober, the reservation expiry
+sweeper and the change-position purger each run one loop from ``start`` to
+``stop``. Stopping cancels the loop and waits until it has really ended, so
+nothing it owns (a connection, a cache state) is touched after ``stop`` returns.
+A neutral helper: it knows no entity and no transport, so every layer may use it.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from inventory_server.db.background import BackgroundTask
+
 log = logging.getLogger(__name__)
 
 
@@ -65,17 +67,13 @@ class WakeUpListener:
         self.reconnects = 0
         self._next_wake = asyncio.Event()  # set (and replaced) by the next wake-up
         self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(f"listen-{channel}")
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"listen-{self.channel}")
+        self._task.start(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
         await self._discard()
 
     async def wait_listening(self, timeout: float) -> bool:

@@ -47,6 +47,7 @@ from typing import Any
 import psycopg
 
 from inventory_server.config import MaxLag, Settings
+from inventory_server.db.background import BackgroundTask
 from inventory_server.db.database import Database
 from inventory_server.dsn import mask_dsn
 
@@ -140,20 +141,17 @@ class ReplicaSet:
         self._turn = itertools.count()
         # (monotonic time, primary WAL position) of recent probes, oldest first (for the time lag)
         self._history: deque[tuple[float, int]] = deque(maxlen=1024)
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("replica-probe")
 
     async def start(self) -> None:
         """Open the pools (without waiting: readiness never depends on a replica) and start probing."""
         for replica in self.replicas:
             await replica.database.open(wait=False)
         await self.probe_all()
-        self._task = asyncio.create_task(self._probe_loop(), name="replica-probe")
+        self._task.start(self._probe_loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._task.stop()
         for replica in self.replicas:
             await _close(replica)
             await replica.database.close()

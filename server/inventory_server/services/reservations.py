@@ -15,12 +15,12 @@ reservation's own performer, visible in the change stream like any other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 from uuid import UUID
 
+from inventory_server.db.background import BackgroundTask
 from inventory_server.domain.errors import DomainError
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.reservations import (
@@ -71,7 +71,7 @@ class ReservationService:
         self.runner = runner
         self.interval = interval
         self.expired = 0
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("reservation-expiry")
 
     async def list_reservations(self, query: ListQuery) -> Page[OpenReservation]:
         return await self.runner.read(lambda uow: uow.reservations.list(query))
@@ -119,14 +119,10 @@ class ReservationService:
         return True
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="reservation-expiry")
+        self._task.start(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def _loop(self) -> None:
         while True:

@@ -10,12 +10,12 @@ so a resume from before it is refused instead of missing rows.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Protocol, TypeVar
 
+from inventory_server.db.background import BackgroundTask
 from inventory_server.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class StockChangePurger:
         self.retention = retention
         self.interval = interval
         self.purged = 0
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("stock-change-purger")
 
     async def run_once(self) -> int:
         """Purge everything past retention, batch by batch; the number of positions forgotten."""
@@ -61,14 +61,10 @@ class StockChangePurger:
         return total
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="stock-change-purger")
+        self._task.start(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def _loop(self) -> None:
         while True:

@@ -14,6 +14,7 @@ import pytest
 
 from inventory_server import context
 from inventory_server.config import MaxLag, Settings
+from inventory_server.db.background import BackgroundTask
 from inventory_server.db.replicas import Replica, ReplicaSet
 from inventory_server.db.transaction_manager import TransactionManager
 
@@ -70,7 +71,7 @@ def replica_set(count: int = 2, max_lag: MaxLag | None = None) -> ReplicaSet:
 
     replicas._turn = itertools.count()
     replicas._history = deque(maxlen=16)
-    replicas._task = None
+    replicas._task = BackgroundTask("replica-probe")
     return replicas
 
 
