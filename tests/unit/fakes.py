@@ -38,6 +38,7 @@ from inventory_server.domain.errors import (
     NotFound,
     PreconditionViolation,
 )
+from inventory_server.domain.movement_summary import Grouping, MovementSummary, TypeTotal
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.product import NewProduct, Product
 from inventory_server.domain.stock import LevelKey, Reservation, StockLevel
@@ -465,6 +466,44 @@ class FakeLedger:
         if query.filter or query.order_by or query.page_token:
             raise NotImplementedError("the fake lists in order of writing only")
         return Page(self.db.ledger[: query.page_size])
+
+    async def summarize(
+        self, grouping: Grouping, start: datetime, end: datetime, query: ListQuery
+    ) -> Page[MovementSummary]:
+        if query.filter or query.page_token:
+            raise NotImplementedError("the fake summarizes one unfiltered page only")
+        moves: dict[tuple[UUID | None, UUID | None], dict[tuple[TransactionType, str], int]] = {}
+        for row in self.db.ledger:
+            if not start <= row.create_time < end:
+                continue
+            for warehouse_id, side in ((row.to_warehouse_id, "in"), (row.from_warehouse_id, "out")):
+                if warehouse_id is None:
+                    continue
+                key = (
+                    row.product_id if "product_id" in grouping.value else None,
+                    warehouse_id if "warehouse_id" in grouping.value else None,
+                )
+                totals = moves.setdefault(key, {})
+                totals[row.type, side] = totals.get((row.type, side), 0) + row.quantity
+        on_hand_in = (TransactionType.RECEIPT, TransactionType.TRANSFER, TransactionType.ADJUSTMENT)
+        on_hand_out = (TransactionType.SHIPMENT, TransactionType.TRANSFER, TransactionType.ADJUSTMENT)
+        summaries = [
+            MovementSummary(
+                product_id,
+                warehouse_id,
+                total_in=sum(totals.get((kind, "in"), 0) for kind in on_hand_in),
+                total_out=sum(totals.get((kind, "out"), 0) for kind in on_hand_out),
+                by_type=[
+                    TypeTotal(kind, totals.get((kind, "in"), 0), totals.get((kind, "out"), 0))
+                    for kind in TransactionType
+                    if (kind, "in") in totals or (kind, "out") in totals
+                ],
+            )
+            for (product_id, warehouse_id), totals in sorted(
+                moves.items(), key=lambda item: (str(item[0][1]), str(item[0][0]))
+            )
+        ]
+        return Page(summaries[: query.page_size])
 
     async def get_reservation(self, id: UUID) -> Reservation:
         for row in self.db.ledger:

@@ -17,15 +17,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1einventory/v1/transaction.proto\x12\x0cinventory.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x03\n\x10StockTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x04type\x18\x02 \x01(\x0e\x32\x1d.inventory.v1.TransactionType\x12\x12\n\nproduct_id\x18\x03 \x01(\t\x12\x19\n\x11\x66rom_warehouse_id\x18\x04 \x01(\t\x12\x17\n\x0fto_warehouse_id\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\x03\x12\x16\n\x0ereservation_id\x18\x07 \x01(\t\x12\x11\n\treference\x18\x08 \x01(\t\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x14\n\x0cperformed_by\x18\n \x01(\t\x12\x0e\n\x06\x63\x61ller\x18\x0b \x01(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64ocument_id\x18\x0f \x01(\t\"#\n\x15GetTransactionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"M\n\x16GetTransactionResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\"b\n\x17ListTransactionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"i\n\x18ListTransactionsResponse\x12\x34\n\x0ctransactions\x18\x01 \x03(\x0b\x32\x1e.inventory.v1.StockTransaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xf0\x01\n\x0fTransactionType\x12 \n\x1cTRANSACTION_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18TRANSACTION_TYPE_RECEIPT\x10\x01\x12\x1d\n\x19TRANSACTION_TYPE_SHIPMENT\x10\x02\x12\x1d\n\x19TRANSACTION_TYPE_TRANSFER\x10\x03\x12\x1f\n\x1bTRANSACTION_TYPE_ADJUSTMENT\x10\x04\x12 \n\x1cTRANSACTION_TYPE_RESERVATION\x10\x05\x12\x1c\n\x18TRANSACTION_TYPE_RELEASE\x10\x06\x32\xd4\x01\n\x12TransactionService\x12[\n\x0eGetTransaction\x12#.inventory.v1.GetTransactionRequest\x1a$.inventory.v1.GetTransactionResponse\x12\x61\n\x10ListTransactions\x12%.inventory.v1.ListTransactionsRequest\x1a&.inventory.v1.ListTransactionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1einventory/v1/transaction.proto\x12\x0cinventory.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x03\n\x10StockTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x04type\x18\x02 \x01(\x0e\x32\x1d.inventory.v1.TransactionType\x12\x12\n\nproduct_id\x18\x03 \x01(\t\x12\x19\n\x11\x66rom_warehouse_id\x18\x04 \x01(\t\x12\x17\n\x0fto_warehouse_id\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\x03\x12\x16\n\x0ereservation_id\x18\x07 \x01(\t\x12\x11\n\treference\x18\x08 \x01(\t\x12\x0e\n\x06reason\x18\t \x01(\t\x12\x14\n\x0cperformed_by\x18\n \x01(\t\x12\x0e\n\x06\x63\x61ller\x18\x0b \x01(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64ocument_id\x18\x0f \x01(\t\"#\n\x15GetTransactionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"M\n\x16GetTransactionResponse\x12\x33\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1e.inventory.v1.StockTransaction\"b\n\x17ListTransactionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"i\n\x18ListTransactionsResponse\x12\x34\n\x0ctransactions\x18\x01 \x03(\x0b\x32\x1e.inventory.v1.StockTransaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xe2\x01\n\x19SummarizeMovementsRequest\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x08group_by\x18\x03 \x01(\x0e\x32\x1e.inventory.v1.MovementGrouping\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"k\n\x11MovementTypeTotal\x12+\n\x04type\x18\x01 \x01(\x0e\x32\x1d.inventory.v1.TransactionType\x12\x13\n\x0bquantity_in\x18\x02 \x01(\x03\x12\x14\n\x0cquantity_out\x18\x03 \x01(\x03\"\x9f\x01\n\x0fMovementSummary\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x10\n\x08total_in\x18\x03 \x01(\x03\x12\x11\n\ttotal_out\x18\x04 \x01(\x03\x12\x0b\n\x03net\x18\x05 \x01(\x03\x12\x30\n\x07\x62y_type\x18\x06 \x03(\x0b\x32\x1f.inventory.v1.MovementTypeTotal\"g\n\x1aSummarizeMovementsResponse\x12\x30\n\tsummaries\x18\x01 \x03(\x0b\x32\x1d.inventory.v1.MovementSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xf0\x01\n\x0fTransactionType\x12 \n\x1cTRANSACTION_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18TRANSACTION_TYPE_RECEIPT\x10\x01\x12\x1d\n\x19TRANSACTION_TYPE_SHIPMENT\x10\x02\x12\x1d\n\x19TRANSACTION_TYPE_TRANSFER\x10\x03\x12\x1f\n\x1bTRANSACTION_TYPE_ADJUSTMENT\x10\x04\x12 \n\x1cTRANSACTION_TYPE_RESERVATION\x10\x05\x12\x1c\n\x18TRANSACTION_TYPE_RELEASE\x10\x06*\xa2\x01\n\x10MovementGrouping\x12!\n\x1dMOVEMENT_GROUPING_UNSPECIFIED\x10\x00\x12\x1d\n\x19MOVEMENT_GROUPING_PRODUCT\x10\x01\x12\x1f\n\x1bMOVEMENT_GROUPING_WAREHOUSE\x10\x02\x12+\n\'MOVEMENT_GROUPING_PRODUCT_AND_WAREHOUSE\x10\x03\x32\xbd\x02\n\x12TransactionService\x12[\n\x0eGetTransaction\x12#.inventory.v1.GetTransactionRequest\x1a$.inventory.v1.GetTransactionResponse\x12\x61\n\x10ListTransactions\x12%.inventory.v1.ListTransactionsRequest\x1a&.inventory.v1.ListTransactionsResponse\x12g\n\x12SummarizeMovements\x12\'.inventory.v1.SummarizeMovementsRequest\x1a(.inventory.v1.SummarizeMovementsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'inventory.v1.transaction_pb2', _globals)
 if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
-  _globals['_TRANSACTIONTYPE']._serialized_start=809
-  _globals['_TRANSACTIONTYPE']._serialized_end=1049
+  _globals['_TRANSACTIONTYPE']._serialized_start=1414
+  _globals['_TRANSACTIONTYPE']._serialized_end=1654
+  _globals['_MOVEMENTGROUPING']._serialized_start=1657
+  _globals['_MOVEMENTGROUPING']._serialized_end=1819
   _globals['_STOCKTRANSACTION']._serialized_start=82
   _globals['_STOCKTRANSACTION']._serialized_end=483
   _globals['_GETTRANSACTIONREQUEST']._serialized_start=485
@@ -36,6 +38,14 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _globals['_LISTTRANSACTIONSREQUEST']._serialized_end=699
   _globals['_LISTTRANSACTIONSRESPONSE']._serialized_start=701
   _globals['_LISTTRANSACTIONSRESPONSE']._serialized_end=806
-  _globals['_TRANSACTIONSERVICE']._serialized_start=1052
-  _globals['_TRANSACTIONSERVICE']._serialized_end=1264
+  _globals['_SUMMARIZEMOVEMENTSREQUEST']._serialized_start=809
+  _globals['_SUMMARIZEMOVEMENTSREQUEST']._serialized_end=1035
+  _globals['_MOVEMENTTYPETOTAL']._serialized_start=1037
+  _globals['_MOVEMENTTYPETOTAL']._serialized_end=1144
+  _globals['_MOVEMENTSUMMARY']._serialized_start=1147
+  _globals['_MOVEMENTSUMMARY']._serialized_end=1306
+  _globals['_SUMMARIZEMOVEMENTSRESPONSE']._serialized_start=1308
+  _globals['_SUMMARIZEMOVEMENTSRESPONSE']._serialized_end=1411
+  _globals['_TRANSACTIONSERVICE']._serialized_start=1822
+  _globals['_TRANSACTIONSERVICE']._serialized_end=2139
 # @@protoc_insertion_point(module_scope)

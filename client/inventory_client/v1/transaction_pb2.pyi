@@ -66,6 +66,34 @@ TRANSACTION_TYPE_RELEASE: TransactionType.ValueType  # 6
 """reserved -= quantity at from_warehouse_id."""
 Global___TransactionType: _TypeAlias = TransactionType  # noqa: Y015
 
+class _MovementGrouping:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MovementGroupingEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MovementGrouping.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MOVEMENT_GROUPING_UNSPECIFIED: _MovementGrouping.ValueType  # 0
+    """Never valid: INVALID_ARGUMENT."""
+    MOVEMENT_GROUPING_PRODUCT: _MovementGrouping.ValueType  # 1
+    """One summary per product (all warehouses together)."""
+    MOVEMENT_GROUPING_WAREHOUSE: _MovementGrouping.ValueType  # 2
+    """One summary per warehouse (all products together)."""
+    MOVEMENT_GROUPING_PRODUCT_AND_WAREHOUSE: _MovementGrouping.ValueType  # 3
+    """One summary per (warehouse, product) level."""
+
+class MovementGrouping(_MovementGrouping, metaclass=_MovementGroupingEnumTypeWrapper):
+    """What SummarizeMovements groups the ledger by."""
+
+MOVEMENT_GROUPING_UNSPECIFIED: MovementGrouping.ValueType  # 0
+"""Never valid: INVALID_ARGUMENT."""
+MOVEMENT_GROUPING_PRODUCT: MovementGrouping.ValueType  # 1
+"""One summary per product (all warehouses together)."""
+MOVEMENT_GROUPING_WAREHOUSE: MovementGrouping.ValueType  # 2
+"""One summary per warehouse (all products together)."""
+MOVEMENT_GROUPING_PRODUCT_AND_WAREHOUSE: MovementGrouping.ValueType  # 3
+"""One summary per (warehouse, product) level."""
+Global___MovementGrouping: _TypeAlias = MovementGrouping  # noqa: Y015
+
 @_typing.final
 class StockTransaction(_message.Message):
     """One row of the append-only stock ledger. Rows are never changed or deleted;
@@ -261,3 +289,157 @@ class ListTransactionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTransactionsResponse: _TypeAlias = ListTransactionsResponse  # noqa: Y015
+
+@_typing.final
+class SummarizeMovementsRequest(_message.Message):
+    """Request for SummarizeMovements."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    group_by: Global___MovementGrouping.ValueType
+    """Required. What one summary covers."""
+    filter: _builtins.str
+    """AIP-160 filter over each movement side: product_id, warehouse_id (the
+    warehouse the side moves stock in or out of) and type.
+    """
+    page_size: _builtins.int
+    """0 -> default (50); above the maximum (1000) -> the maximum; negative -> INVALID_ARGUMENT."""
+    page_token: _builtins.str
+    """Token from a previous response; must be used with the same other fields."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Required. Rows with create_time >= start_time are counted."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Required. Rows with create_time < end_time are counted; before start_time
+        or more than 366 days after it -> INVALID_ARGUMENT.
+        """
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        group_by: Global___MovementGrouping.ValueType = ...,
+        filter: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "filter", b"filter", "group_by", b"group_by", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizeMovementsRequest: _TypeAlias = SummarizeMovementsRequest  # noqa: Y015
+
+@_typing.final
+class MovementTypeTotal(_message.Message):
+    """The units of one transaction type in a summary."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    QUANTITY_IN_FIELD_NUMBER: _builtins.int
+    QUANTITY_OUT_FIELD_NUMBER: _builtins.int
+    type: Global___TransactionType.ValueType
+    """The transaction type."""
+    quantity_in: _builtins.int
+    """Units of rows of this type on their to_warehouse_id side."""
+    quantity_out: _builtins.int
+    """Units of rows of this type on their from_warehouse_id side."""
+    def __init__(
+        self,
+        *,
+        type: Global___TransactionType.ValueType = ...,
+        quantity_in: _builtins.int = ...,
+        quantity_out: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quantity_in", b"quantity_in", "quantity_out", b"quantity_out", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MovementTypeTotal: _TypeAlias = MovementTypeTotal  # noqa: Y015
+
+@_typing.final
+class MovementSummary(_message.Message):
+    """The movements of one group over the requested range."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCT_ID_FIELD_NUMBER: _builtins.int
+    WAREHOUSE_ID_FIELD_NUMBER: _builtins.int
+    TOTAL_IN_FIELD_NUMBER: _builtins.int
+    TOTAL_OUT_FIELD_NUMBER: _builtins.int
+    NET_FIELD_NUMBER: _builtins.int
+    BY_TYPE_FIELD_NUMBER: _builtins.int
+    product_id: _builtins.str
+    """The product (empty when grouped by warehouse only)."""
+    warehouse_id: _builtins.str
+    """The warehouse (empty when grouped by product only)."""
+    total_in: _builtins.int
+    """Units booked into on_hand: receipts, transfers in, positive adjustments."""
+    total_out: _builtins.int
+    """Units booked out of on_hand: shipments, transfers out, negative adjustments."""
+    net: _builtins.int
+    """total_in - total_out: the change of on_hand over the range."""
+    @_builtins.property
+    def by_type(self) -> _containers.RepeatedCompositeFieldContainer[Global___MovementTypeTotal]:
+        """Per transaction type (reservations and releases included), in enum order;
+        types without rows in the group are left out.
+        """
+
+    def __init__(
+        self,
+        *,
+        product_id: _builtins.str = ...,
+        warehouse_id: _builtins.str = ...,
+        total_in: _builtins.int = ...,
+        total_out: _builtins.int = ...,
+        net: _builtins.int = ...,
+        by_type: _abc.Iterable[Global___MovementTypeTotal] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_type", b"by_type", "net", b"net", "product_id", b"product_id", "total_in", b"total_in", "total_out", b"total_out", "warehouse_id", b"warehouse_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MovementSummary: _TypeAlias = MovementSummary  # noqa: Y015
+
+@_typing.final
+class SummarizeMovementsResponse(_message.Message):
+    """Response for SummarizeMovements."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUMMARIES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def summaries(self) -> _containers.RepeatedCompositeFieldContainer[Global___MovementSummary]:
+        """A page of summaries ordered by warehouse_id then product_id (the grouped ones)."""
+
+    def __init__(
+        self,
+        *,
+        summaries: _abc.Iterable[Global___MovementSummary] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "summaries", b"summaries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizeMovementsResponse: _TypeAlias = SummarizeMovementsResponse  # noqa: Y015

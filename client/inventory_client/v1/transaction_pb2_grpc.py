@@ -27,6 +27,11 @@ class TransactionServiceStub(object):
                 request_serializer=inventory_dot_v1_dot_transaction__pb2.ListTransactionsRequest.SerializeToString,
                 response_deserializer=inventory_dot_v1_dot_transaction__pb2.ListTransactionsResponse.FromString,
                 )
+        self.SummarizeMovements = channel.unary_unary(
+                '/inventory.v1.TransactionService/SummarizeMovements',
+                request_serializer=inventory_dot_v1_dot_transaction__pb2.SummarizeMovementsRequest.SerializeToString,
+                response_deserializer=inventory_dot_v1_dot_transaction__pb2.SummarizeMovementsResponse.FromString,
+                )
 
 
 class TransactionServiceServicer(object):
@@ -47,6 +52,14 @@ class TransactionServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SummarizeMovements(self, request, context):
+        """Totals in, out, net and by type per product and/or warehouse over a time
+        range of the ledger, keyset-paginated by the group key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransactionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +72,11 @@ def add_TransactionServiceServicer_to_server(servicer, server):
                     servicer.ListTransactions,
                     request_deserializer=inventory_dot_v1_dot_transaction__pb2.ListTransactionsRequest.FromString,
                     response_serializer=inventory_dot_v1_dot_transaction__pb2.ListTransactionsResponse.SerializeToString,
+            ),
+            'SummarizeMovements': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummarizeMovements,
+                    request_deserializer=inventory_dot_v1_dot_transaction__pb2.SummarizeMovementsRequest.FromString,
+                    response_serializer=inventory_dot_v1_dot_transaction__pb2.SummarizeMovementsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -102,5 +120,22 @@ class TransactionService(object):
         return grpc.experimental.unary_unary(request, target, '/inventory.v1.TransactionService/ListTransactions',
             inventory_dot_v1_dot_transaction__pb2.ListTransactionsRequest.SerializeToString,
             inventory_dot_v1_dot_transaction__pb2.ListTransactionsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SummarizeMovements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/inventory.v1.TransactionService/SummarizeMovements',
+            inventory_dot_v1_dot_transaction__pb2.SummarizeMovementsRequest.SerializeToString,
+            inventory_dot_v1_dot_transaction__pb2.SummarizeMovementsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

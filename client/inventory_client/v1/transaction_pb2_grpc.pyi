@@ -39,6 +39,10 @@ class TransactionServiceStub:
     """Returns one ledger row."""
     ListTransactions: _grpc.UnaryUnaryMultiCallable[_transaction_pb2.ListTransactionsRequest, _transaction_pb2.ListTransactionsResponse]
     """Lists ledger rows, keyset-paginated by (create_time, id)."""
+    SummarizeMovements: _grpc.UnaryUnaryMultiCallable[_transaction_pb2.SummarizeMovementsRequest, _transaction_pb2.SummarizeMovementsResponse]
+    """Totals in, out, net and by type per product and/or warehouse over a time
+    range of the ledger, keyset-paginated by the group key.
+    """
 
 @_typing.type_check_only
 class TransactionServiceAsyncStub(TransactionServiceStub):
@@ -49,6 +53,10 @@ class TransactionServiceAsyncStub(TransactionServiceStub):
     """Returns one ledger row."""
     ListTransactions: _aio.UnaryUnaryMultiCallable[_transaction_pb2.ListTransactionsRequest, _transaction_pb2.ListTransactionsResponse]  # type: ignore[assignment]
     """Lists ledger rows, keyset-paginated by (create_time, id)."""
+    SummarizeMovements: _aio.UnaryUnaryMultiCallable[_transaction_pb2.SummarizeMovementsRequest, _transaction_pb2.SummarizeMovementsResponse]  # type: ignore[assignment]
+    """Totals in, out, net and by type per product and/or warehouse over a time
+    range of the ledger, keyset-paginated by the group key.
+    """
 
 class TransactionServiceServicer(metaclass=_abc_1.ABCMeta):
     """TransactionService reads the append-only stock ledger."""
@@ -68,5 +76,15 @@ class TransactionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_transaction_pb2.ListTransactionsResponse, _abc.Awaitable[_transaction_pb2.ListTransactionsResponse]]:
         """Lists ledger rows, keyset-paginated by (create_time, id)."""
+
+    @_abc_1.abstractmethod
+    def SummarizeMovements(
+        self,
+        request: _transaction_pb2.SummarizeMovementsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transaction_pb2.SummarizeMovementsResponse, _abc.Awaitable[_transaction_pb2.SummarizeMovementsResponse]]:
+        """Totals in, out, net and by type per product and/or warehouse over a time
+        range of the ledger, keyset-paginated by the group key.
+        """
 
 def add_TransactionServiceServicer_to_server(servicer: TransactionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import aio
 
 from inventory_client.v1 import transaction_pb2 as pb
 from inventory_client.v1 import transaction_pb2_grpc
 from inventory_server.api.convert import parse_id, timestamp
 from inventory_server.api.page_tokens import PageTokens
+from inventory_server.domain.errors import ErrorDetails
+from inventory_server.domain.movement_summary import Grouping, MovementSummary
 from inventory_server.domain.paging import ListQuery
 from inventory_server.domain.transaction import StockTransaction
 from inventory_server.services.transactions import TransactionService
@@ -42,6 +46,44 @@ def transaction_to_proto(row: StockTransaction) -> pb.StockTransaction:
     )
 
 
+_GROUPINGS = {
+    pb.MOVEMENT_GROUPING_PRODUCT: Grouping.PRODUCT,
+    pb.MOVEMENT_GROUPING_WAREHOUSE: Grouping.WAREHOUSE,
+    pb.MOVEMENT_GROUPING_PRODUCT_AND_WAREHOUSE: Grouping.PRODUCT_AND_WAREHOUSE,
+}
+
+
+def summary_to_proto(summary: MovementSummary) -> pb.MovementSummary:
+    return pb.MovementSummary(
+        product_id=_id_or_empty(summary.product_id),
+        warehouse_id=_id_or_empty(summary.warehouse_id),
+        total_in=summary.total_in,
+        total_out=summary.total_out,
+        net=summary.net,
+        by_type=[
+            pb.MovementTypeTotal(
+                type=pb.TransactionType.Value(total.type.api_name),
+                quantity_in=total.quantity_in,
+                quantity_out=total.quantity_out,
+            )
+            for total in summary.by_type
+        ],
+    )
+
+
+def _required_time(request: pb.SummarizeMovementsRequest, field: str, errors: ErrorDetails) -> datetime:
+    """The timestamp ``field`` (a violation when unset or beyond what a datetime holds)."""
+    if not request.HasField(field):  # type: ignore[arg-type]  # the literal names are checked at runtime
+        errors.add(field, "is required")
+        return datetime.min.replace(tzinfo=UTC)
+    value: Timestamp = getattr(request, field)
+    try:
+        return value.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):  # any int64 seconds may arrive
+        errors.add(field, "is out of range")
+        return datetime.min.replace(tzinfo=UTC)
+
+
 class TransactionServicer(transaction_pb2_grpc.TransactionServiceServicer):
     """Implements inventory.v1.TransactionService over ``TransactionService``."""
 
@@ -64,5 +106,24 @@ class TransactionServicer(transaction_pb2_grpc.TransactionServiceServicer):
         page = await self.transactions.list_transactions(query)
         return pb.ListTransactionsResponse(
             transactions=[transaction_to_proto(row) for row in page.items],
+            next_page_token=self.page_tokens.seal(page.next_page_token),
+        )
+
+    async def SummarizeMovements(
+        self, request: pb.SummarizeMovementsRequest, context: Context
+    ) -> pb.SummarizeMovementsResponse:
+        errors = ErrorDetails()
+        start = _required_time(request, "start_time", errors)
+        end = _required_time(request, "end_time", errors)
+        if request.group_by not in _GROUPINGS:
+            errors.add("group_by", "must be PRODUCT, WAREHOUSE or PRODUCT_AND_WAREHOUSE")
+        errors.raise_if_any()
+        grouping = _GROUPINGS[request.group_by]
+        query = ListQuery.from_request(
+            request.page_size, self.page_tokens.open(request.page_token), request.filter
+        )
+        page = await self.transactions.summarize_movements(grouping, start, end, query)
+        return pb.SummarizeMovementsResponse(
+            summaries=[summary_to_proto(summary) for summary in page.items],
             next_page_token=self.page_tokens.seal(page.next_page_token),
         )

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from inventory_server.domain.movement_summary import Grouping, MovementSummary
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.stock import LevelKey, Reservation, StockLevel
 from inventory_server.domain.transaction import NewTransaction, StockTransaction
@@ -135,6 +136,15 @@ class TransactionRepository(Protocol):
 
     async def list(self, query: ListQuery) -> Page[StockTransaction]:
         """A keyset page ordered by (create_time, id); bad input -> InvalidArgument."""
+        ...
+
+    async def summarize(
+        self, grouping: Grouping, start: datetime, end: datetime, query: ListQuery
+    ) -> Page[MovementSummary]:
+        """A keyset page of the movement totals of ``[start, end)`` per group.
+
+        A bad filter or page token -> InvalidArgument.
+        """
         ...
 
     async def get_reservation(self, id: UUID) -> Reservation:

@@ -7,6 +7,7 @@ accepts the proto enum names as well as the short ones.
 
 >>> print(EitherColumn("from_warehouse_id", None, "to_warehouse_id").compare("=", 1).as_string())
 "from_warehouse_id" = %s OR "to_warehouse_id" = %s
+>>> from inventory_server.repositories.transaction_fields import TypeColumn
 >>> TypeColumn("type").compare("=", "TRANSACTION_TYPE_SHIPMENT").right
 Param(value='shipment')
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -36,12 +38,15 @@ from inventory_server.db.query import (
     table,
 )
 from inventory_server.domain.errors import NotFound
+from inventory_server.domain.movement_summary import Grouping, MovementSummary
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.stock import Reservation
 from inventory_server.domain.transaction import NewTransaction, StockTransaction, TransactionType
 from inventory_server.repositories.base import ReadRepository
 from inventory_server.repositories.mapping import TableMapping
+from inventory_server.repositories.movement_summary import plan_summary, summary_from_row
 from inventory_server.repositories.stock_interfaces import Reference
+from inventory_server.repositories.transaction_fields import TYPE_NAMES, TypeField
 
 TABLE = "stock_transactions"
 DOCUMENT_SETTING = "inventory.document_id"
@@ -68,34 +73,11 @@ class EitherColumn(Column):
 
 
 @dataclass(frozen=True, slots=True)
-class TypeColumn(Column):
-    """The ``type`` column compared with a type name in any accepted spelling."""
-
-    def compare(self, op: ComparisonOp, other: Any) -> Condition:
-        kind = TransactionType.from_name(str(other))
-        if kind is None:
-            raise ValueError(f"unknown transaction type {other!r}")
-        return Column(self.name, self.qualifier).compare(op, kind.value)
-
-
-@dataclass(frozen=True, slots=True)
 class _EitherWarehouseField(FieldSpec):
     @property
     def expr(self) -> Column:
         return EitherColumn("from_warehouse_id", None, "to_warehouse_id")
 
-
-@dataclass(frozen=True, slots=True)
-class _TypeField(FieldSpec):
-    @property
-    def expr(self) -> Column:
-        return TypeColumn(self.column)
-
-
-TYPE_NAMES = (
-    *(kind.api_name for kind in TransactionType),
-    *(kind.name for kind in TransactionType),
-)
 
 TRANSACTION_LIST_FIELDS = ResourceFields(
     "stock_transactions",
@@ -104,7 +86,7 @@ TRANSACTION_LIST_FIELDS = ResourceFields(
         _EitherWarehouseField("warehouse_id", "from_warehouse_id", "uuid"),
         FieldSpec("from_warehouse_id", "from_warehouse_id", "uuid"),
         FieldSpec("to_warehouse_id", "to_warehouse_id", "uuid"),
-        _TypeField("type", "type", "enum", enum_values=TYPE_NAMES),
+        TypeField("type", "type", "enum", enum_values=TYPE_NAMES),
         FieldSpec("performed_by", "performed_by", "uuid"),
         FieldSpec("reservation_id", "reservation_id", "uuid"),
         FieldSpec("document_id", "document_id", "uuid"),
@@ -163,6 +145,16 @@ class TransactionRepository(ReadRepository[StockTransaction]):
     async def list(self, query: ListQuery) -> Page[StockTransaction]:
         """One keyset page in one statement, ordered by (create_time, id) either way."""
         return await self.list_page(query)
+
+    async def summarize(
+        self, grouping: Grouping, start: datetime, end: datetime, query: ListQuery
+    ) -> Page[MovementSummary]:
+        """One keyset page of movement summaries in one statement (``repositories.movement_summary``)."""
+        with self.operation("summarize"):
+            statement, plan = plan_summary(grouping, start, end, query)
+            rows = await self.fetch_all(statement)
+            page_rows, next_token = plan.split(rows)
+            return Page([summary_from_row(row) for row in page_rows], next_token)
 
     async def get_reservation(self, id: UUID) -> Reservation:
         """The RESERVATION row ``id`` and the units shipped or released against it, in one statement.

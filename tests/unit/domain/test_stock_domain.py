@@ -289,6 +289,8 @@ def test_a_stored_result_comes_back_exactly() -> None:
 MODULES_WITH_EXAMPLES = (
     "inventory_server.domain.stock",
     "inventory_server.domain.transaction",
+    "inventory_server.domain.movement_summary",
+    "inventory_server.repositories.movement_summary",
     "inventory_server.repositories.stock_levels",
     "inventory_server.repositories.transactions",
     "inventory_server.services.stock_results",
