@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 
 from inventory_client.v1 import (
+    audit_pb2,
     product_pb2,
     stats_pb2,
     stock_pb2,
@@ -25,7 +26,7 @@ from inventory_client.v1 import (
 # Taken from the generated descriptors, so a new service is configured as soon as it is generated.
 SERVICES: tuple[str, ...] = tuple(
     service.full_name
-    for module in (product_pb2, warehouse_pb2, user_pb2, stock_pb2, transaction_pb2, stats_pb2)
+    for module in (product_pb2, warehouse_pb2, user_pb2, stock_pb2, transaction_pb2, stats_pb2, audit_pb2)
     for service in module.DESCRIPTOR.services_by_name.values()
 )
 

@@ -60,6 +60,7 @@ from inventory_client.imports import (
     import_requests_async,
 )
 from inventory_client.v1 import (
+    audit_pb2_grpc,
     product_pb2,
     product_pb2_grpc,
     stats_pb2_grpc,
@@ -84,6 +85,7 @@ STUBS: tuple[tuple[str, Any], ...] = (
     ("stock", stock_pb2_grpc.StockServiceStub),
     ("transactions", transaction_pb2_grpc.TransactionServiceStub),
     ("stats", stats_pb2_grpc.StatsServiceStub),
+    ("audit", audit_pb2_grpc.AuditServiceStub),
 )
 
 
@@ -164,6 +166,7 @@ class InventoryClient(_Client[TokenProvider]):
     stock: stock_pb2_grpc.StockServiceStub
     transactions: transaction_pb2_grpc.TransactionServiceStub
     stats: stats_pb2_grpc.StatsServiceStub
+    audit: audit_pb2_grpc.AuditServiceStub
 
     def _method_wrapper(
         self,
@@ -309,6 +312,7 @@ class AsyncInventoryClient(_Client[AsyncTokenProvider]):
     stock: stock_pb2_grpc.StockServiceAsyncStub
     transactions: transaction_pb2_grpc.TransactionServiceAsyncStub
     stats: stats_pb2_grpc.StatsServiceAsyncStub
+    audit: audit_pb2_grpc.AuditServiceAsyncStub
 
     def _method_wrapper(
         self,

@@ -18,6 +18,8 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from inventory_client.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     product_pb2,
     product_pb2_grpc,
     stats_pb2,
@@ -32,6 +34,7 @@ from inventory_client.v1 import (
     warehouse_pb2_grpc,
 )
 from inventory_server import __version__
+from inventory_server.api.audit import AuditServicer
 from inventory_server.api.auth import AuthInterceptor
 from inventory_server.api.handler_cache import HandlerCache
 from inventory_server.api.interceptors import CallInterceptor
@@ -46,7 +49,7 @@ from inventory_server.api.stock import StockServicer
 from inventory_server.api.transactions import TransactionServicer
 from inventory_server.api.users import UserServicer
 from inventory_server.api.warehouses import WarehouseServicer
-from inventory_server.auth.authorizer import method_names
+from inventory_server.auth.authorizer import Refusal, method_names
 from inventory_server.auth.setup import build_authorizer
 from inventory_server.cache.setup import build_product_cache
 from inventory_server.config import Settings, is_loopback, parse_max_lag, read_urls
@@ -72,6 +75,7 @@ from inventory_server.observability.metrics import (
 )
 from inventory_server.repositories.instrumentation import query_stats
 from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
+from inventory_server.services.audit import AuditService
 from inventory_server.services.maintenance import IdempotencyPurger
 from inventory_server.services.product_import import ImportLimits, ProductImportService
 from inventory_server.services.products import ProductService
@@ -100,6 +104,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     stock_pb2.DESCRIPTOR.services_by_name["StockService"].full_name,
     transaction_pb2.DESCRIPTOR.services_by_name["TransactionService"].full_name,
     stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 
 
@@ -205,6 +210,7 @@ class Application:
             self.database, PostgresUnitOfWork, max_attempts=s.max_transaction_attempts, replicas=self.replicas
         )
         self.users = UserService(self.transactor)
+        self.audit = AuditService(self.transactor)
         # Reads the policy and JWKS files now: a bad one fails before anything connects.
         self.authorizer = build_authorizer(
             s, permission_names(), UserRoles(self.users, ttl=s.auth_user_cache_seconds)
@@ -243,7 +249,8 @@ class Application:
             interceptors=[
                 HandlerCache(),
                 ObservabilityInterceptor(grpc_metrics, tracer),
-                AuthInterceptor(self.authorizer, self.method_stats),
+                # Every refused call gets an audit row (written in its own transaction).
+                AuthInterceptor(self.authorizer, self.method_stats, on_refused=self._audit_refusal),
                 CallInterceptor(self.method_stats),
             ],
             options=server_options(s, share_port=share),
@@ -356,6 +363,12 @@ class Application:
         stats_pb2_grpc.add_StatsServiceServicer_to_server(
             StatsServicer(self._stats_service(), worker=self.worker), self.server
         )
+        audit_pb2_grpc.add_AuditServiceServicer_to_server(
+            AuditServicer(self.audit, page_tokens=tokens), self.server
+        )
+
+    async def _audit_refusal(self, refusal: Refusal) -> None:
+        await self.audit.record_refusal(refusal.method, refusal.principal, refusal.code)
 
     def _stats_service(self) -> StatsService:
         """Stats over the live parts: pool owner, monitor, recorders, cache, transaction manager."""

@@ -28,6 +28,7 @@ from uuid import UUID
 
 from argon2 import PasswordHasher, Type
 
+from inventory_server.domain.audit import AuditEvent, NewAuditEvent
 from inventory_server.domain.errors import (
     AlreadyExists,
     Deleted,
@@ -64,6 +65,7 @@ DATA = (
     "idempotency_keys",
     "levels",
     "ledger",
+    "audit_events",
 )
 
 
@@ -79,6 +81,7 @@ class FakeDatabase:
     idempotency_keys: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = field(default_factory=dict)
     levels: dict[LevelKey, StockLevel] = field(default_factory=dict)
     ledger: list[StockTransaction] = field(default_factory=list)
+    audit_events: list[AuditEvent] = field(default_factory=list)
     ticks: int = 0  # the clock moves on even when a unit rolls back
     # Test hooks (not data): product reads as they happen; a get that waits on ``hold``
     # after reading its row; an error replace_password_hash raises.
@@ -622,6 +625,20 @@ class FakeProductImport:
         return self.staged
 
 
+class FakeAudit:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def record(self, event: NewAuditEvent) -> None:
+        values = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+        self.db.audit_events.append(AuditEvent(id=uuid.uuid4(), create_time=self.db.now(), **values))
+
+    async def list(self, query: ListQuery) -> Page[AuditEvent]:
+        if query.filter or query.order_by or query.page_token:
+            raise NotImplementedError("the fake lists in order of writing only")
+        return Page(self.db.audit_events[: query.page_size])
+
+
 class FakeDatabaseStats:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
@@ -645,6 +662,7 @@ class FakeUnitOfWork:
         self.stock_levels = FakeStockLevels(db)
         self.transactions = FakeLedger(db)
         self.stock_moves = FakeStockMoves(db)
+        self.audit = FakeAudit(db)
         # Typed as the protocol: a test may put the real repository over a scripted connection here.
         self.database_stats: interfaces.DatabaseStatsRepository = FakeDatabaseStats(db)
 

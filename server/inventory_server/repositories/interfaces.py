@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
+from inventory_server.domain.audit import AuditEvent, NewAuditEvent
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.product import NewProduct, Product
 from inventory_server.domain.user import NewUser, StoredCredentials, User
@@ -190,4 +191,16 @@ class DatabaseStatsRepository(Protocol):
 
     async def schema_version(self) -> str:
         """The newest applied migration, or "" for a database that was never migrated."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The append-only audit log: rows are recorded in the caller's transaction and never changed."""
+
+    async def record(self, event: NewAuditEvent) -> None:
+        """Append ``event`` (id and time from the database)."""
+        ...
+
+    async def list(self, query: ListQuery) -> Page[AuditEvent]:
+        """A keyset page; bad filter / order_by / page_token -> InvalidArgument."""
         ...

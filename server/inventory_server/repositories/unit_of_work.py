@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 
+from inventory_server.repositories.audit import AuditRepository
 from inventory_server.repositories.database_stats import DatabaseStatsRepository
 from inventory_server.repositories.idempotency import IdempotencyRepository
 from inventory_server.repositories.product_import import ProductImportRepository
@@ -75,3 +76,7 @@ class PostgresUnitOfWork:
     @cached_property
     def database_stats(self) -> DatabaseStatsRepository:
         return DatabaseStatsRepository(self.conn)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.conn)

@@ -13,10 +13,15 @@ from inventory_server.domain.errors import AlreadyExists, ErrorDetails, InvalidA
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.product import PRODUCT_UPDATES, NewProduct, Product
 from inventory_server.repositories.interfaces import Claim
+from inventory_server.services.audit import audited, audited_many
 from inventory_server.services.idempotency import write_once
 from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 MAX_BATCH_SIZE = 1000
+
+
+# Audit events name resources "products/<id>".
+COLLECTION = "products"
 
 
 class ProductService:
@@ -119,7 +124,7 @@ class ProductService:
 
         return await write_once(
             self.transactor,
-            lambda uow: uow.products.create_many(news),
+            audited_many(COLLECTION, lambda uow: uow.products.create_many(news), request_id=request_id),
             scope=scope,
             request_id=request_id,
             payload=[dataclasses.asdict(n) for n in news],
@@ -133,7 +138,11 @@ class ProductService:
 
         try:
             return await self.transactor.write(
-                lambda uow: uow.products.update(id, changes, expected_version=expected_version)
+                audited(
+                    COLLECTION,
+                    lambda uow: uow.products.update(id, changes, expected_version=expected_version),
+                    changes,
+                )
             )
         finally:
             self.cache.invalidate([id])  # even on failure: a lost commit may have committed
@@ -141,7 +150,9 @@ class ProductService:
     async def delete(self, id: UUID, expected_version: int | None) -> Product:
         try:
             return await self.transactor.write(
-                lambda uow: uow.products.soft_delete(id, expected_version=expected_version)
+                audited(
+                    COLLECTION, lambda uow: uow.products.soft_delete(id, expected_version=expected_version)
+                )
             )
         finally:
             self.cache.invalidate([id])  # even on failure: a lost commit may have committed
@@ -149,7 +160,7 @@ class ProductService:
     async def undelete(self, id: UUID, expected_version: int | None) -> Product:
         try:
             return await self.transactor.write(
-                lambda uow: uow.products.undelete(id, expected_version=expected_version)
+                audited(COLLECTION, lambda uow: uow.products.undelete(id, expected_version=expected_version))
             )
         finally:
             self.cache.invalidate([id])  # even on failure: a lost commit may have committed

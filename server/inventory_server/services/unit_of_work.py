@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from inventory_server.repositories.interfaces import (
+    AuditRepository,
     DatabaseStatsRepository,
     IdempotencyRepository,
     ProductImportRepository,
@@ -72,6 +73,8 @@ class UnitOfWork(Protocol):
 
     @property
     def database_stats(self) -> DatabaseStatsRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
 
 
 class Transactor(Protocol[U_co]):

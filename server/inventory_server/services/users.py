@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from inventory_server import context
+from inventory_server.domain.audit import OK
 from inventory_server.domain.errors import (
     DomainError,
     ErrorDetails,
@@ -32,6 +33,7 @@ from inventory_server.domain.user import (
     password_problem,
     validate_changes,
 )
+from inventory_server.services.audit import audited, event
 from inventory_server.services.idempotency import write_once
 from inventory_server.services.passwords import Passwords
 from inventory_server.services.unit_of_work import Transactor, UnitOfWork
@@ -45,6 +47,10 @@ SET_PASSWORD_PERMISSION = "inventory.v1.UserService/UpdateUser#password"  # noqa
 CHANGE_ROLE_PERMISSION = "inventory.v1.UserService/UpdateUser#role"
 # One message for every failed login: it must not say which part was wrong.
 LOGIN_FAILED = "the email or password is incorrect"
+
+
+# Audit events name resources "users/<id>".
+COLLECTION = "users"
 
 
 class UserService:
@@ -89,7 +95,7 @@ class UserService:
 
         user = await write_once(
             self.transactor,
-            lambda uow: uow.users.create(new, password_hash),
+            audited(COLLECTION, lambda uow: uow.users.create(new, password_hash), request_id=request_id),
             scope=CREATE_SCOPE,
             request_id=request_id,
             payload=payload,
@@ -127,29 +133,46 @@ class UserService:
             stored[USER_UPDATES.stored_as["password"]] = await self.passwords.hash(str(changes["password"]))
 
         return await self.transactor.write(
-            lambda uow: uow.users.update(id, stored, expected_version=expected_version)
+            # The event names "password" among the changed fields, never a value or hash.
+            audited(
+                COLLECTION,
+                lambda uow: uow.users.update(id, stored, expected_version=expected_version),
+                changes,
+            )
         )
 
     async def _check_identity_changes(
         self, id: UUID, changes: Mapping[str, Any], current_password: str
     ) -> None:
+        """Raise PermissionDenied for a role or password change the caller may not make, after auditing it."""
+        refusal = await self._identity_change_refusal(id, changes, current_password)
+        if refusal is None:
+            return
+        # Recorded in a transaction of its own: the refused change itself writes nothing.
+        denied = event(f"{COLLECTION}/{id}", changes, result="PERMISSION_DENIED")
+        await self.transactor.write(lambda uow: uow.audit.record(denied))
+        raise refusal
+
+    async def _identity_change_refusal(
+        self, id: UUID, changes: Mapping[str, Any], current_password: str
+    ) -> PermissionDenied | None:
         allowed = context.permissions.get()
         if "role" in changes and not allowed.allows(CHANGE_ROLE_PERMISSION):
-            raise PermissionDenied(
+            return PermissionDenied(
                 f"changing a role needs the permission {CHANGE_ROLE_PERMISSION}",
                 reason="ROLE_CHANGE_NOT_ALLOWED",
                 metadata={"field": "role", "permission": CHANGE_ROLE_PERMISSION},
             )
         if "password" not in changes or allowed.allows(SET_PASSWORD_PERMISSION):
-            return
+            return None
         if context.acting_user.get() != id:
-            raise PermissionDenied(
+            return PermissionDenied(
                 f"setting another user's password needs the permission {SET_PASSWORD_PERMISSION}",
                 reason="PASSWORD_CHANGE_NOT_ALLOWED",
                 metadata={"field": "password", "permission": SET_PASSWORD_PERMISSION},
             )
         if not current_password or len(current_password) > MAX_PASSWORD_LENGTH:
-            raise PermissionDenied(
+            return PermissionDenied(
                 "changing your own password needs current_password",
                 reason="CURRENT_PASSWORD_REQUIRED",
                 metadata={"field": "current_password"},
@@ -163,17 +186,18 @@ class UserService:
         # Verified outside the transaction, like every password check.
         password_hash = await self.transactor.read(stored_hash)
         if not await self.passwords.verify(password_hash, current_password):
-            raise PermissionDenied(
+            return PermissionDenied(
                 "current_password is not the user's password",
                 reason="CURRENT_PASSWORD_WRONG",
                 metadata={"field": "current_password"},
             )
+        return None
 
     async def delete(self, id: UUID, expected_version: int | None) -> User:
         """Soft delete: the user can no longer log in; the ledger keeps referring to them."""
 
         return await self.transactor.write(
-            lambda uow: uow.users.soft_delete(id, expected_version=expected_version)
+            audited(COLLECTION, lambda uow: uow.users.soft_delete(id, expected_version=expected_version))
         )
 
     async def authenticate(self, email: str, password: str) -> User:
@@ -195,6 +219,14 @@ class UserService:
 
         stored = await self.transactor.read(lambda uow: uow.users.credentials(email))
         matched = await self.passwords.verify(stored.password_hash if stored else None, password)
+        ok = stored is not None and matched
+        # Every attempt is audited, known email or not, with the same one write (timing stays alike);
+        # an unknown email is "users/-" (the attempted email and the password are never recorded).
+        login = event(
+            f"{COLLECTION}/{stored.user.id}" if stored is not None else f"{COLLECTION}/-",
+            result=OK if ok else "UNAUTHENTICATED",
+        )
+        await self.transactor.write(lambda uow: uow.audit.record(login))
         if stored is None or not matched:
             raise Unauthenticated(LOGIN_FAILED)
         if self.passwords.needs_rehash(stored.password_hash):

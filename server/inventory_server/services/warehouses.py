@@ -9,10 +9,15 @@ from uuid import UUID
 
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.warehouse import WAREHOUSE_UPDATES, NewWarehouse, Warehouse
+from inventory_server.services.audit import audited
 from inventory_server.services.idempotency import write_once
 from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 CREATE_SCOPE = "CreateWarehouse"
+
+
+# Audit events name resources "warehouses/<id>".
+COLLECTION = "warehouses"
 
 
 class WarehouseService:
@@ -36,7 +41,7 @@ class WarehouseService:
 
         return await write_once(
             self.transactor,
-            lambda uow: uow.warehouses.create(new),
+            audited(COLLECTION, lambda uow: uow.warehouses.create(new), request_id=request_id),
             scope=CREATE_SCOPE,
             request_id=request_id,
             payload=dataclasses.asdict(new),
@@ -49,12 +54,16 @@ class WarehouseService:
         WAREHOUSE_UPDATES.check(changes)
 
         return await self.transactor.write(
-            lambda uow: uow.warehouses.update(id, changes, expected_version=expected_version)
+            audited(
+                COLLECTION,
+                lambda uow: uow.warehouses.update(id, changes, expected_version=expected_version),
+                changes,
+            )
         )
 
     async def delete(self, id: UUID, expected_version: int | None) -> Warehouse:
         """Soft delete; a warehouse holding stock -> FailedPrecondition (checked under a row lock)."""
 
         return await self.transactor.write(
-            lambda uow: uow.warehouses.soft_delete(id, expected_version=expected_version)
+            audited(COLLECTION, lambda uow: uow.warehouses.soft_delete(id, expected_version=expected_version))
         )

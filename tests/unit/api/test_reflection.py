@@ -13,7 +13,15 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection_pb2
 
-from inventory_client.v1 import product_pb2, stats_pb2, stock_pb2, transaction_pb2, user_pb2, warehouse_pb2
+from inventory_client.v1 import (
+    audit_pb2,
+    product_pb2,
+    stats_pb2,
+    stock_pb2,
+    transaction_pb2,
+    user_pb2,
+    warehouse_pb2,
+)
 from inventory_server.api.reflection import (
     SERVICE_NAMES,
     V1_FILE_NAME,
@@ -24,7 +32,7 @@ from inventory_server.api.reflection import (
 )
 from inventory_server.app import SERVICE_NAMES as INVENTORY_SERVICES
 
-GENERATED = (product_pb2, stats_pb2, stock_pb2, transaction_pb2, user_pb2, warehouse_pb2)
+GENERATED = (audit_pb2, product_pb2, stats_pb2, stock_pb2, transaction_pb2, user_pb2, warehouse_pb2)
 
 
 def servicer() -> ReflectionServicer:
