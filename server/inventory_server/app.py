@@ -60,6 +60,7 @@ from inventory_server.db.replicas import ReplicaSet
 from inventory_server.db.schema import SchemaExpectation
 from inventory_server.db.tracing import traced_cursor_class
 from inventory_server.db.transaction_manager import TransactionManager
+from inventory_server.domain.login_throttle import LoginLimits
 from inventory_server.listen import bind, ensure_free
 from inventory_server.listen import server_options as listen_options
 from inventory_server.migrate import DEFAULT_MIGRATIONS_DIR
@@ -77,6 +78,7 @@ from inventory_server.repositories.instrumentation import query_stats
 from inventory_server.repositories.unit_of_work import PostgresUnitOfWork
 from inventory_server.services.audit import AuditService
 from inventory_server.services.maintenance import IdempotencyPurger
+from inventory_server.services.passwords import Passwords
 from inventory_server.services.product_import import ImportLimits, ProductImportService
 from inventory_server.services.products import ProductService
 from inventory_server.services.reservations import ReservationService
@@ -209,7 +211,15 @@ class Application:
         self.transactor = TransactionManager(
             self.database, PostgresUnitOfWork, max_attempts=s.max_transaction_attempts, replicas=self.replicas
         )
-        self.users = UserService(self.transactor)
+        self.users = UserService(
+            self.transactor,
+            Passwords(max_concurrent=s.password_hash_concurrency),
+            login_limits=LoginLimits(
+                per_account=s.login_max_failures,
+                per_principal=s.login_max_failures_per_principal,
+                window_seconds=s.login_failure_window_seconds,
+            ),
+        )
         self.audit = AuditService(self.transactor)
         # Reads the policy and JWKS files now: a bad one fails before anything connects.
         self.authorizer = build_authorizer(

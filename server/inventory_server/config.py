@@ -45,6 +45,13 @@ class Settings:
     jwt_audience: str | None = None
     # how long a user's role is cached for calls with that user's token (= delay of a role change)
     auth_user_cache_seconds: float = 5.0
+    # argon2 hashes/verifications at once per replica (each holds 64 MiB): 3 fits 256 MiB
+    password_hash_concurrency: int = 3
+    # failed AuthenticateUser attempts per account / per calling principal within the window,
+    # shared by all replicas (PostgreSQL); reaching one blocks that key for one window
+    login_max_failures: int = 5
+    login_max_failures_per_principal: int = 100
+    login_failure_window_seconds: float = 300.0
     # plaintext port serving only grpc.health.v1, for kubelet probes when TLS is on; 0 = none
     health_port: int = 0
     # ImportProducts: the longest wait for the next message, imports running at once per replica,
@@ -174,6 +181,10 @@ ENVIRONMENT: Mapping[str, str] = {
     "jwt_issuer": "INVENTORY_JWT_ISSUER",
     "jwt_audience": "INVENTORY_JWT_AUDIENCE",
     "auth_user_cache_seconds": "INVENTORY_AUTH_USER_CACHE_SECONDS",
+    "password_hash_concurrency": "INVENTORY_PASSWORD_HASH_CONCURRENCY",
+    "login_max_failures": "INVENTORY_LOGIN_MAX_FAILURES",
+    "login_max_failures_per_principal": "INVENTORY_LOGIN_MAX_FAILURES_PER_PRINCIPAL",
+    "login_failure_window_seconds": "INVENTORY_LOGIN_FAILURE_WINDOW_SECONDS",
     "tls_cert_file": "INVENTORY_TLS_CERT_FILE",
     "tls_key_file": "INVENTORY_TLS_KEY_FILE",
     "tls_client_ca_file": "INVENTORY_TLS_CLIENT_CA_FILE",
@@ -433,6 +444,14 @@ def validate(s: Settings) -> None:
         )
     if s.auth_user_cache_seconds < 0:
         problems.append("INVENTORY_AUTH_USER_CACHE_SECONDS must be >= 0")
+    if s.password_hash_concurrency < 1:
+        problems.append("INVENTORY_PASSWORD_HASH_CONCURRENCY must be >= 1")
+    if s.login_max_failures < 1 or s.login_max_failures_per_principal < 1:
+        problems.append(
+            "INVENTORY_LOGIN_MAX_FAILURES and INVENTORY_LOGIN_MAX_FAILURES_PER_PRINCIPAL must be >= 1"
+        )
+    if s.login_failure_window_seconds <= 0:
+        problems.append("INVENTORY_LOGIN_FAILURE_WINDOW_SECONDS must be > 0")
     host = s.listen_host()
     if not s.secured and not is_loopback(host) and not s.allow_insecure_listen:
         missing = " and ".join(

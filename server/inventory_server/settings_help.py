@@ -24,6 +24,14 @@ MEANINGS: Mapping[str, str] = {
     "jwt_jwks_file": "JWKS (JSON) with the public keys that sign bearer tokens (reloaded on change)",
     "jwt_issuer": "the iss every bearer token must carry",
     "jwt_audience": "a value the aud of every bearer token must contain",
+    "password_hash_concurrency": "argon2 hashes and verifications running at once per replica (64 MiB "
+    "each; the default 3 fits 256 MiB); more wait in a queue that honours the caller's deadline",
+    "login_max_failures": "failed logins per account (email) within the window before its logins are "
+    "refused with RESOURCE_EXHAUSTED for one window (counted in PostgreSQL, across replicas)",
+    "login_max_failures_per_principal": "failed logins per calling principal within the window before its "
+    "logins are refused with RESOURCE_EXHAUSTED for one window",
+    "login_failure_window_seconds": "window in which failed logins are counted, and how long a key that "
+    "reached its limit stays blocked",
     "auth_user_cache_seconds": "seconds a user's role is cached for their token's calls (a role change "
     "applies within this)",
     "port": "gRPC port; a port another process already listens on is an error (exit 3)",

@@ -38,6 +38,8 @@ def server_env() -> dict[str, str]:
         "INVENTORY_HEALTH_CHECK_INTERVAL": "0.5",
         "INVENTORY_GRACE_PERIOD": "5",
         "INVENTORY_LOG_LEVEL": "DEBUG",
+        # The timing test fails the same account 7 times; throttling has its own tests.
+        "INVENTORY_LOGIN_MAX_FAILURES": "50",
     }
 
 

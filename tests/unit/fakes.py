@@ -39,6 +39,7 @@ from inventory_server.domain.errors import (
     NotFound,
     PreconditionViolation,
 )
+from inventory_server.domain.login_throttle import ThrottleKey
 from inventory_server.domain.movement_summary import Grouping, MovementSummary, TypeTotal
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.product import NewProduct, Product
@@ -66,6 +67,7 @@ DATA = (
     "levels",
     "ledger",
     "audit_events",
+    "login_failures",
 )
 
 
@@ -82,6 +84,10 @@ class FakeDatabase:
     levels: dict[LevelKey, StockLevel] = field(default_factory=dict)
     ledger: list[StockTransaction] = field(default_factory=list)
     audit_events: list[AuditEvent] = field(default_factory=list)
+    # throttle key -> failures counted (the fake has no windows: tests reset it by hand)
+    login_failures: dict[str, int] = field(default_factory=dict)
+    # Seconds a key reaching its limit stays blocked, as the fake reports it.
+    blocked_seconds: float = 60.0
     ticks: int = 0  # the clock moves on even when a unit rolls back
     # Test hooks (not data): product reads as they happen; a get that waits on ``hold``
     # after reading its row; an error replace_password_hash raises.
@@ -639,6 +645,22 @@ class FakeAudit:
         return Page(self.db.audit_events[: query.page_size])
 
 
+class FakeLoginThrottle:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def blocked_for(self, keys: Sequence[ThrottleKey]) -> float:
+        blocked = any(self.db.login_failures.get(k.key, 0) >= k.limit for k in keys)
+        return self.db.blocked_seconds if blocked else 0.0
+
+    async def record_failure(self, keys: Sequence[ThrottleKey], window_seconds: float) -> None:
+        for key in keys:
+            self.db.login_failures[key.key] = self.db.login_failures.get(key.key, 0) + 1
+
+    async def clear(self, key: ThrottleKey) -> None:
+        self.db.login_failures.pop(key.key, None)
+
+
 class FakeDatabaseStats:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
@@ -663,6 +685,7 @@ class FakeUnitOfWork:
         self.transactions = FakeLedger(db)
         self.stock_moves = FakeStockMoves(db)
         self.audit = FakeAudit(db)
+        self.login_throttle = FakeLoginThrottle(db)
         # Typed as the protocol: a test may put the real repository over a scripted connection here.
         self.database_stats: interfaces.DatabaseStatsRepository = FakeDatabaseStats(db)
 

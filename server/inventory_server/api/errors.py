@@ -93,7 +93,11 @@ def to_status(error: d.DomainError) -> grpc.Status:
         details.append(
             _pack(error_details_pb2.ResourceInfo(resource_type=error.resource, resource_name=name))
         )
-    if isinstance(error, d.Unavailable | d.Conflict | d.ResourceExhausted):
+    if isinstance(error, d.ResourceExhausted) and error.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(max(1, round(error.retry_after * 1000)))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
+    elif isinstance(error, d.Unavailable | d.Conflict | d.ResourceExhausted):
         details.append(
             _pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(nanos=100_000_000)))
         )

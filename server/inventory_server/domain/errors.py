@@ -171,9 +171,24 @@ class DeadlineExceeded(DomainError):
 
 
 class ResourceExhausted(DomainError):
-    """A per-replica limit is reached (for example concurrent change streams); retry later or elsewhere."""
+    """A limit is reached (concurrent change streams, failed logins); retry later or elsewhere.
+
+    ``retry_after`` (seconds) is what the caller is told to wait (google.rpc.RetryInfo);
+    None means "shortly".
+    """
 
     reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.retry_after = retry_after
 
 
 class Aborted(DomainError):

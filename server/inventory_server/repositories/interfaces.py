@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from inventory_server.domain.audit import AuditEvent, NewAuditEvent
+from inventory_server.domain.login_throttle import ThrottleKey
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.product import NewProduct, Product
 from inventory_server.domain.user import NewUser, StoredCredentials, User
@@ -203,4 +204,20 @@ class AuditRepository(Protocol):
 
     async def list(self, query: ListQuery) -> Page[AuditEvent]:
         """A keyset page; bad filter / order_by / page_token -> InvalidArgument."""
+        ...
+
+
+class LoginThrottleRepository(Protocol):
+    """Failed-login counters shared by every replica."""
+
+    async def blocked_for(self, keys: Sequence[ThrottleKey]) -> float:
+        """Seconds until every one of ``keys`` is unblocked; 0 when none is blocked."""
+        ...
+
+    async def record_failure(self, keys: Sequence[ThrottleKey], window_seconds: float) -> None:
+        """Count one failed attempt against each key."""
+        ...
+
+    async def clear(self, key: ThrottleKey) -> None:
+        """Forget the failures of ``key``."""
         ...

@@ -16,6 +16,7 @@ import psycopg
 from inventory_server.repositories.audit import AuditRepository
 from inventory_server.repositories.database_stats import DatabaseStatsRepository
 from inventory_server.repositories.idempotency import IdempotencyRepository
+from inventory_server.repositories.login_throttle import LoginThrottleRepository
 from inventory_server.repositories.product_import import ProductImportRepository
 from inventory_server.repositories.products import ProductRepository
 from inventory_server.repositories.reservations import ReservationRepository
@@ -80,3 +81,7 @@ class PostgresUnitOfWork:
     @cached_property
     def audit(self) -> AuditRepository:
         return AuditRepository(self.conn)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottleRepository:
+        return LoginThrottleRepository(self.conn)

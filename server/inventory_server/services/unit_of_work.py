@@ -29,6 +29,7 @@ from inventory_server.repositories.interfaces import (
     AuditRepository,
     DatabaseStatsRepository,
     IdempotencyRepository,
+    LoginThrottleRepository,
     ProductImportRepository,
     ProductRepository,
     UserRepository,
@@ -75,6 +76,8 @@ class UnitOfWork(Protocol):
     def database_stats(self) -> DatabaseStatsRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
+    @property
+    def login_throttle(self) -> LoginThrottleRepository: ...
 
 
 class Transactor(Protocol[U_co]):

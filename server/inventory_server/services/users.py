@@ -21,8 +21,10 @@ from inventory_server.domain.errors import (
     ErrorDetails,
     InvalidArgument,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
 )
+from inventory_server.domain.login_throttle import LoginLimits, throttle_keys
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.user import (
     MAX_PASSWORD_LENGTH,
@@ -56,9 +58,16 @@ COLLECTION = "users"
 class UserService:
     """Reads and changes users, and checks their passwords."""
 
-    def __init__(self, transactor: Transactor[UnitOfWork], passwords: Passwords | None = None) -> None:
+    def __init__(
+        self,
+        transactor: Transactor[UnitOfWork],
+        passwords: Passwords | None = None,
+        *,
+        login_limits: LoginLimits | None = None,
+    ) -> None:
         self.transactor = transactor
         self.passwords = passwords if passwords is not None else Passwords()
+        self.login_limits = login_limits if login_limits is not None else LoginLimits()
 
     async def get(self, id: UUID, *, replica_ok: bool = False) -> User:
         return await self.transactor.read(lambda uow: uow.users.get(id), replica_ok=replica_ok)
@@ -208,6 +217,12 @@ class UserService:
         when there is no user), so neither the answer nor its timing tells
         whether the email exists. A hash made with outdated parameters is
         replaced after a successful login.
+
+        Throttled (``LoginLimits``, counted in PostgreSQL so every replica
+        agrees): failures count against the email (known or not, alike) and
+        the calling principal; while either is over its limit the attempt is
+        ResourceExhausted with the wait in RetryInfo, before any argon2 work.
+        A successful login clears the account's count.
         """
         if not email:
             raise InvalidArgument.field("email", "is required")
@@ -217,7 +232,26 @@ class UserService:
             # No stored password can be this long; refusing early bounds the work a caller can cause.
             raise Unauthenticated(LOGIN_FAILED)
 
-        stored = await self.transactor.read(lambda uow: uow.users.credentials(email))
+        limits = self.login_limits
+        keys = throttle_keys(
+            email,
+            context.principal.get(),
+            account_limit=limits.per_account,
+            principal_limit=limits.per_principal,
+        )
+
+        async def look_up(uow: UnitOfWork) -> tuple[float, StoredCredentials | None]:
+            blocked = await uow.login_throttle.blocked_for(keys)
+            return blocked, None if blocked else await uow.users.credentials(email)
+
+        blocked, stored = await self.transactor.read(look_up)
+        if blocked:
+            # Not audited row by row: a guessing flood would write as fast as it guesses.
+            raise ResourceExhausted(
+                "too many failed logins; retry later",
+                reason="TOO_MANY_FAILED_LOGINS",
+                retry_after=blocked,
+            )
         matched = await self.passwords.verify(stored.password_hash if stored else None, password)
         ok = stored is not None and matched
         # Every attempt is audited, known email or not, with the same one write (timing stays alike);
@@ -226,7 +260,15 @@ class UserService:
             f"{COLLECTION}/{stored.user.id}" if stored is not None else f"{COLLECTION}/-",
             result=OK if ok else "UNAUTHENTICATED",
         )
-        await self.transactor.write(lambda uow: uow.audit.record(login))
+
+        async def settle(uow: UnitOfWork) -> None:
+            await uow.audit.record(login)
+            if ok:
+                await uow.login_throttle.clear(keys[0])
+            else:
+                await uow.login_throttle.record_failure(keys, limits.window_seconds)
+
+        await self.transactor.write(settle)
         if stored is None or not matched:
             raise Unauthenticated(LOGIN_FAILED)
         if self.passwords.needs_rehash(stored.password_hash):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from inventory_server import context
@@ -24,10 +26,13 @@ class Nothing:
 
 
 @pytest.fixture
-def transactor() -> Fakes:
-    context.principal.set("ops-admin")
-    context.method.set("inventory.v1.Test/Method")
-    return fake_transactor()
+def transactor() -> Iterator[Fakes]:
+    # A sync fixture runs in the test session's own context: reset what it sets, or it leaks.
+    principal = context.principal.set("ops-admin")
+    method = context.method.set("/inventory.v1.Test/Method")
+    yield fake_transactor()
+    context.principal.reset(principal)
+    context.method.reset(method)
 
 
 async def test_warehouse_changes_are_recorded_with_field_names_and_request_id(transactor: Fakes) -> None:
