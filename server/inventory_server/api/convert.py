@@ -9,7 +9,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from inventory_server import context
-from inventory_server.domain.errors import InvalidArgument
+from inventory_server.domain.errors import ErrorDetails, InvalidArgument
 from inventory_server.domain.requests import MAX_REQUEST_ID_LENGTH
 from inventory_server.domain.updates import UpdateRules
 from inventory_server.domain.versioned import version_from_etag
@@ -53,6 +53,18 @@ def timestamp(value: datetime | None) -> Timestamp | None:
         return None
     delta = value - _EPOCH
     return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
+
+
+def parse_timestamp(value: Timestamp, field: str, errors: ErrorDetails) -> datetime | None:
+    """The Timestamp as an aware datetime, or None with a violation on ``field`` when out of range.
+
+    Any int64 ``seconds`` may arrive; a datetime holds years 1 to 9999 only.
+    """
+    try:
+        return value.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        errors.add(field, "is out of range")
+        return None
 
 
 def mask_paths(mask: FieldMask, rules: UpdateRules) -> list[str]:

@@ -19,7 +19,7 @@ from grpc import aio
 
 from inventory_client.v1 import stock_pb2 as pb
 from inventory_client.v1 import stock_pb2_grpc
-from inventory_server.api.convert import parse_id, performer, timestamp
+from inventory_server.api.convert import parse_id, parse_timestamp, performer, timestamp
 from inventory_server.api.page_tokens import PageTokens
 from inventory_server.api.stock_documents import apply_stock_movements
 from inventory_server.api.stock_watch import watch_stock_changes
@@ -150,8 +150,8 @@ def _read_time(
     """The request's read_time (None when unset); one in the future is a field violation."""
     if not request.HasField("read_time"):
         return None
-    read_time = request.read_time.ToDatetime(tzinfo=UTC)
-    if read_time > datetime.now(UTC):
+    read_time = parse_timestamp(request.read_time, "read_time", fields.errors)
+    if read_time is not None and read_time > datetime.now(UTC):
         fields.errors.add("read_time", "must not be in the future")
     return read_time
 

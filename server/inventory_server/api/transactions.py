@@ -11,7 +11,7 @@ from grpc import aio
 
 from inventory_client.v1 import transaction_pb2 as pb
 from inventory_client.v1 import transaction_pb2_grpc
-from inventory_server.api.convert import parse_id, timestamp
+from inventory_server.api.convert import parse_id, parse_timestamp, timestamp
 from inventory_server.api.page_tokens import PageTokens
 from inventory_server.domain.errors import ErrorDetails
 from inventory_server.domain.movement_summary import Grouping, MovementSummary
@@ -77,11 +77,8 @@ def _required_time(request: pb.SummarizeMovementsRequest, field: str, errors: Er
         errors.add(field, "is required")
         return datetime.min.replace(tzinfo=UTC)
     value: Timestamp = getattr(request, field)
-    try:
-        return value.ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError):  # any int64 seconds may arrive
-        errors.add(field, "is out of range")
-        return datetime.min.replace(tzinfo=UTC)
+    parsed = parse_timestamp(value, field, errors)
+    return parsed if parsed is not None else datetime.min.replace(tzinfo=UTC)
 
 
 class TransactionServicer(transaction_pb2_grpc.TransactionServiceServicer):
