@@ -1,6 +1,7 @@
 """In-memory fakes for the services' unit tests: unit of work, repositories, transactor, hasher.
 
-``FakeDatabase`` holds the data; ``FakeUnitOfWork`` puts repositories over it
+``FakeDatabase`` holds the data (catalogue, stock, ledger, change stream, open
+reservations); ``FakeUnitOfWork`` puts repositories over it
 that keep the real ones' contracts (``repositories.interfaces`` and
 ``repositories.stock_interfaces``): the same domain errors, guarded changes
 that refuse to break ``0 <= reserved <= on_hand``, unknown or deleted
@@ -28,6 +29,7 @@ from uuid import UUID
 
 from argon2 import PasswordHasher, Type
 
+from inventory_server.db.query import Condition
 from inventory_server.domain.audit import AuditEvent, NewAuditEvent
 from inventory_server.domain.errors import (
     AlreadyExists,
@@ -43,7 +45,9 @@ from inventory_server.domain.login_throttle import ThrottleKey
 from inventory_server.domain.movement_summary import Grouping, MovementSummary, TypeTotal
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.product import NewProduct, Product
+from inventory_server.domain.reservations import ClaimedReservation, DueReservation, OpenReservation
 from inventory_server.domain.stock import LevelKey, Reservation, StockLevel
+from inventory_server.domain.stock_changes import ChangeBatch, StockChange, StreamBounds
 from inventory_server.domain.transaction import NewTransaction, StockTransaction, TransactionType
 from inventory_server.domain.user import NewUser, Role, StoredCredentials, User
 from inventory_server.domain.warehouse import NewWarehouse, Warehouse
@@ -68,6 +72,9 @@ DATA = (
     "ledger",
     "audit_events",
     "login_failures",
+    "stock_changes",
+    "purged_through",
+    "reservations",
 )
 
 
@@ -88,6 +95,11 @@ class FakeDatabase:
     login_failures: dict[str, int] = field(default_factory=dict)
     # Seconds a key reaching its limit stays blocked, as the fake reports it.
     blocked_seconds: float = 60.0
+    # The change stream: committed changes by position, and the highest position purged.
+    stock_changes: list[StockChange] = field(default_factory=list)
+    purged_through: int = 0
+    # Open reservations by id, each with who reserved (what an expiry release is performed by).
+    reservations: dict[UUID, tuple[OpenReservation, UUID]] = field(default_factory=dict)
     ticks: int = 0  # the clock moves on even when a unit rolls back
     # Test hooks (not data): product reads as they happen; a get that waits on ``hold``
     # after reading its row; an error replace_password_hash raises.
@@ -95,6 +107,7 @@ class FakeDatabase:
     product_read_ids: list[UUID] = field(default_factory=list)
     hold: asyncio.Event | None = None
     fail_rehash: DomainError | None = None
+    change_reads: int = 0  # read_after calls on the change stream
     # What the database says about itself (Stats).
     database_figures: DatabaseFigures | None = None
     server_version: str = ""
@@ -463,6 +476,17 @@ class FakeLedger:
         values["document_id"] = self.document_id
         row = StockTransaction(**values, id=uuid.uuid4(), create_time=self.db.now())
         self.db.ledger.append(row)
+        held = self.db.reservations.get(new.reservation_id) if new.reservation_id is not None else None
+        if held is not None and new.type is TransactionType.RELEASE:  # the open_reservations view
+            reservation, performed_by = held
+            remaining = reservation.remaining - new.quantity
+            if remaining > 0:
+                self.db.reservations[reservation.id] = (
+                    dataclasses.replace(reservation, remaining=remaining),
+                    performed_by,
+                )
+            else:
+                del self.db.reservations[reservation.id]
         return row
 
     async def get(self, id: UUID, *, for_update: bool = False) -> StockTransaction:
@@ -672,6 +696,82 @@ class FakeDatabaseStats:
         return self.db.schema_version
 
 
+class FakeStockChanges:
+    """The change stream over ``FakeDatabase.stock_changes``; no filters (the real translator has tests)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def bounds(self) -> StreamBounds:
+        changes = self.db.stock_changes
+        latest = changes[-1].position if changes else self.db.purged_through
+        return StreamBounds(self.db.purged_through, latest)
+
+    async def read_after(self, after: int, condition: Condition | None, limit: int) -> ChangeBatch:
+        if condition is not None:
+            raise NotImplementedError("the fake reads unfiltered only")
+        self.db.change_reads += 1
+        rows = [c for c in self.db.stock_changes if c.position > after][:limit]
+        if not rows:
+            return ChangeBatch([], None, 0, full=False)
+        return ChangeBatch(rows, rows[-1].position, self.db.purged_through, full=len(rows) >= limit)
+
+    async def purge_older_than(self, retention: timedelta, *, limit: int) -> int:
+        horizon = self.db.now() - retention
+        gone = [c for c in self.db.stock_changes if c.transaction.create_time < horizon][:limit]
+        if gone:
+            self.db.purged_through = max(self.db.purged_through, gone[-1].position)
+            self.db.stock_changes = [c for c in self.db.stock_changes if c not in gone]
+        return len(gone)
+
+    def commit(self, count: int) -> None:
+        """Test helper: ``count`` more committed receipts at the next positions."""
+        changes = self.db.stock_changes
+        start = changes[-1].position if changes else self.db.purged_through
+        for n in range(count):
+            row = StockTransaction(
+                id=uuid.uuid4(),
+                type=TransactionType.RECEIPT,
+                product_id=UUID(int=1),
+                to_warehouse_id=UUID(int=2),
+                quantity=1,
+                performed_by=UUID(int=3),
+                request_id=f"r{start + n + 1}",
+                create_time=self.db.now(),
+            )
+            changes.append(StockChange(position=start + n + 1, transaction=row, levels=()))
+
+
+class FakeReservations:
+    """Open reservations; due by the fake clock. Releasing one is the ledger's RELEASE row."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def list(self, query: ListQuery) -> Page[OpenReservation]:
+        if query.filter or query.order_by or query.page_token:
+            raise NotImplementedError("the fake lists in creation order only")
+        return Page([r for r, _ in self.db.reservations.values()][: query.page_size])
+
+    async def due(self, limit: int) -> Sequence[DueReservation]:
+        now = self.db.now()
+        due = sorted(
+            (r for r, _ in self.db.reservations.values() if self._expired(r, now)),
+            key=lambda r: (r.expire_time, r.id),
+        )
+        return [DueReservation(LevelKey(o.warehouse_id, o.product_id), o.id) for o in due[:limit]]
+
+    async def claim_expired(self, id: UUID) -> ClaimedReservation | None:
+        stored = self.db.reservations.get(id)
+        if stored is None or not self._expired(stored[0], self.db.now()):
+            return None
+        return ClaimedReservation(stored[0].remaining, stored[1])
+
+    @staticmethod
+    def _expired(r: OpenReservation, now: datetime) -> bool:
+        return r.expire_time is not None and r.expire_time <= now
+
+
 class FakeUnitOfWork:
     """Every fake repository over one FakeDatabase (built per unit, like the real ones)."""
 
@@ -686,6 +786,8 @@ class FakeUnitOfWork:
         self.stock_moves = FakeStockMoves(db)
         self.audit = FakeAudit(db)
         self.login_throttle = FakeLoginThrottle(db)
+        self.stock_changes = FakeStockChanges(db)
+        self.reservations = FakeReservations(db)
         # Typed as the protocol: a test may put the real repository over a scripted connection here.
         self.database_stats: interfaces.DatabaseStatsRepository = FakeDatabaseStats(db)
 

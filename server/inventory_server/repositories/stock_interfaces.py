@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from inventory_server.db.query import Condition
 from inventory_server.domain.movement_summary import Grouping, MovementSummary
 from inventory_server.domain.paging import ListQuery, Page
+from inventory_server.domain.reservations import ClaimedReservation, DueReservation, OpenReservation
 from inventory_server.domain.stock import LevelKey, Reservation, StockLevel
+from inventory_server.domain.stock_changes import ChangeBatch, StreamBounds
 from inventory_server.domain.transaction import NewTransaction, StockTransaction
 from inventory_server.repositories.interfaces import Claim
 
@@ -24,6 +27,8 @@ __all__ = [
     "LevelMove",
     "LevelMoveOutcome",
     "Reference",
+    "ReservationRepository",
+    "StockChangeRepository",
     "StockLevelRepository",
     "StockMoveRepository",
     "TransactionRepository",
@@ -157,4 +162,36 @@ class TransactionRepository(Protocol):
 
     async def tag_document(self, document_id: UUID) -> None:
         """Every row this transaction appends from now on belongs to the movement document ``document_id``."""
+        ...
+
+
+class StockChangeRepository(Protocol):
+    """The change stream's positions (``stock_changes``): read by watchers, purged past retention."""
+
+    async def bounds(self) -> StreamBounds:
+        """The oldest position still resumable from and the latest committed one."""
+        ...
+
+    async def read_after(self, after: int, condition: Condition | None, limit: int) -> ChangeBatch:
+        """Up to ``limit`` committed changes after position ``after`` that match ``condition``."""
+        ...
+
+    async def purge_older_than(self, retention: timedelta, *, limit: int) -> int:
+        """Forget up to ``limit`` positions committed more than ``retention`` ago; how many."""
+        ...
+
+
+class ReservationRepository(Protocol):
+    """Open reservations: listed, and handed to the expiry sweeper when due."""
+
+    async def list(self, query: ListQuery) -> Page[OpenReservation]:
+        """One page of open reservations."""
+        ...
+
+    async def due(self, limit: int) -> Sequence[DueReservation]:
+        """Up to ``limit`` reservations past their expire_time, oldest first."""
+        ...
+
+    async def claim_expired(self, id: UUID) -> ClaimedReservation | None:
+        """What remains of reservation ``id`` if it is expired and no one else holds it; else None."""
         ...

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
-from uuid import UUID
 
 from inventory_server.db.background import BackgroundTask
 from inventory_server.domain.errors import DomainError
@@ -26,48 +23,21 @@ from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.reservations import (
     EXPIRY_REASON,
     SERVICE_CALLER,
-    ClaimedReservation,
     DueReservation,
     OpenReservation,
 )
 from inventory_server.domain.transaction import NewTransaction, TransactionType
-from inventory_server.repositories.stock_interfaces import StockLevelRepository, TransactionRepository
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 SWEEP_BATCH = 200
-
-
-class ReservationReader(Protocol):
-    async def list(self, query: ListQuery) -> Page[OpenReservation]: ...
-
-    async def due(self, limit: int) -> Sequence[DueReservation]: ...
-
-    async def claim_expired(self, id: UUID) -> ClaimedReservation | None: ...
-
-
-class ReservationUnitOfWork(Protocol):
-    @property
-    def reservations(self) -> ReservationReader: ...
-
-    @property
-    def stock_levels(self) -> StockLevelRepository: ...
-
-    @property
-    def transactions(self) -> TransactionRepository: ...
-
-
-class ReservationRunner(Protocol):
-    async def read(self, action: Callable[[ReservationUnitOfWork], Awaitable[T]]) -> T: ...
-
-    async def write(self, action: Callable[[ReservationUnitOfWork], Awaitable[T]]) -> T: ...
 
 
 class ReservationService:
     """ListReservations, and the expiry sweeper (``start``/``stop``)."""
 
-    def __init__(self, runner: ReservationRunner, *, interval: float = 2.0) -> None:
+    def __init__(self, runner: Transactor[UnitOfWork], *, interval: float = 2.0) -> None:
         self.runner = runner
         self.interval = interval
         self.expired = 0
@@ -90,12 +60,12 @@ class ReservationService:
         return released
 
     async def _expire_one(self, reservation: DueReservation) -> bool:
-        async def work(uow: ReservationUnitOfWork) -> bool:
+        async def work(uow: UnitOfWork) -> bool:
             return await self._expire(uow, reservation)
 
         return await self.runner.write(work)
 
-    async def _expire(self, uow: ReservationUnitOfWork, reservation: DueReservation) -> bool:
+    async def _expire(self, uow: UnitOfWork, reservation: DueReservation) -> bool:
         await uow.stock_levels.lock([reservation.key])
         claimed = await uow.reservations.claim_expired(reservation.id)
         if claimed is None:  # consumed meanwhile, or another replica is releasing it

@@ -11,36 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Protocol, TypeVar
 
 from inventory_server.db.background import BackgroundTask
 from inventory_server.domain.errors import DomainError
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 PURGE_BATCH = 5_000
-
-
-class PositionPurger(Protocol):
-    async def purge_older_than(self, retention: timedelta, *, limit: int) -> int: ...
-
-
-class PurgeUnitOfWork(Protocol):
-    @property
-    def stock_changes(self) -> PositionPurger: ...
-
-
-class PurgeRunner(Protocol):
-    async def write(self, action: Callable[[PurgeUnitOfWork], Awaitable[T]]) -> T: ...
 
 
 class StockChangePurger:
     """Every ``interval`` seconds, forgets stream positions committed more than ``retention`` ago."""
 
-    def __init__(self, runner: PurgeRunner, *, retention: timedelta, interval: float) -> None:
+    def __init__(self, runner: Transactor[UnitOfWork], *, retention: timedelta, interval: float) -> None:
         self.runner = runner
         self.retention = retention
         self.interval = interval

@@ -32,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from inventory_server.db.query import Condition
 from inventory_server.domain.errors import DomainError, Unavailable
@@ -40,7 +40,6 @@ from inventory_server.domain.stock_changes import (
     ChangeBatch,
     Heartbeat,
     StockChange,
-    StreamBounds,
     consumer_too_slow,
     decode_resume_token,
     encode_resume_token,
@@ -50,26 +49,11 @@ from inventory_server.domain.stock_changes import (
     unknown_position,
 )
 from inventory_server.repositories.stock_changes import parse_watch_filter
+from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Item = StockChange | Heartbeat
-
-
-class StockChangeReader(Protocol):
-    async def bounds(self) -> StreamBounds: ...
-
-    async def read_after(self, after: int, condition: Condition | None, limit: int) -> ChangeBatch: ...
-
-
-class WatchUnitOfWork(Protocol):
-    @property
-    def stock_changes(self) -> StockChangeReader: ...
-
-
-class WatchRunner(Protocol):
-    async def read(self, action: Callable[[WatchUnitOfWork], Awaitable[T]]) -> T: ...
 
 
 class WakeSource(Protocol):
@@ -98,7 +82,7 @@ def token_of(item: Item) -> str:
 class StockWatchService:
     """Opens change streams and keeps their count under ``max_streams``; ``close`` ends them all."""
 
-    def __init__(self, runner: WatchRunner, wakes: WakeSource, settings: WatchSettings) -> None:
+    def __init__(self, runner: Transactor[UnitOfWork], wakes: WakeSource, settings: WatchSettings) -> None:
         self.runner = runner
         self.wakes = wakes
         self.settings = settings
@@ -276,7 +260,7 @@ class WatchStream:
             generation = wakes.generation  # before reading: a wake-up during the read is not lost
             after = self.scanned
 
-            async def read(uow: WatchUnitOfWork, after: int = after) -> ChangeBatch:
+            async def read(uow: UnitOfWork, after: int = after) -> ChangeBatch:
                 return await uow.stock_changes.read_after(after, condition, settings.batch_size)
 
             batch = await self.service.runner.read(read)

@@ -36,6 +36,8 @@ from inventory_server.repositories.interfaces import (
     WarehouseRepository,
 )
 from inventory_server.repositories.stock_interfaces import (
+    ReservationRepository,
+    StockChangeRepository,
     StockLevelRepository,
     StockMoveRepository,
     TransactionRepository,
@@ -71,6 +73,12 @@ class UnitOfWork(Protocol):
 
     @property
     def stock_moves(self) -> StockMoveRepository: ...
+
+    @property
+    def stock_changes(self) -> StockChangeRepository: ...
+
+    @property
+    def reservations(self) -> ReservationRepository: ...
 
     @property
     def database_stats(self) -> DatabaseStatsRepository: ...

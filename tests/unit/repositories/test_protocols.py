@@ -20,6 +20,8 @@ from inventory_server.repositories.database_stats import DatabaseStatsRepository
 from inventory_server.repositories.idempotency import IdempotencyRepository
 from inventory_server.repositories.product_import import ProductImportRepository
 from inventory_server.repositories.products import ProductRepository
+from inventory_server.repositories.reservations import ReservationRepository
+from inventory_server.repositories.stock_changes import StockChangeRepository
 from inventory_server.repositories.stock_levels import StockLevelRepository
 from inventory_server.repositories.stock_moves import StockMoveRepository
 from inventory_server.repositories.transactions import TransactionRepository
@@ -48,6 +50,10 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (stock_interfaces.TransactionRepository, fakes.FakeLedger),
     (stock_interfaces.StockMoveRepository, StockMoveRepository),
     (stock_interfaces.StockMoveRepository, fakes.FakeStockMoves),
+    (stock_interfaces.StockChangeRepository, StockChangeRepository),
+    (stock_interfaces.StockChangeRepository, fakes.FakeStockChanges),
+    (stock_interfaces.ReservationRepository, ReservationRepository),
+    (stock_interfaces.ReservationRepository, fakes.FakeReservations),
 ]
 
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import doctest
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import TypeVar
-from uuid import UUID, uuid4
 
 import pytest
 
 import inventory_server.domain.stock_changes as stock_changes_domain
 import inventory_server.repositories.stock_changes as stock_changes_repository
-from inventory_server.db.query import Condition
 from inventory_server.domain.errors import (
     Aborted,
     FailedPrecondition,
@@ -22,68 +18,15 @@ from inventory_server.domain.errors import (
     Unavailable,
 )
 from inventory_server.domain.stock_changes import (
-    ChangeBatch,
     Heartbeat,
     StockChange,
-    StreamBounds,
     decode_resume_token,
     encode_resume_token,
 )
-from inventory_server.domain.transaction import StockTransaction, TransactionType
 from inventory_server.services.stock_watch import Item, StockWatchService, WatchSettings
+from tests.unit.fakes import FakeDatabase, FakeStockChanges, fake_transactor
 
 T = TypeVar("T")
-
-
-def change(position: int) -> StockChange:
-    row = StockTransaction(
-        id=uuid4(),
-        type=TransactionType.RECEIPT,
-        product_id=UUID(int=1),
-        to_warehouse_id=UUID(int=2),
-        quantity=1,
-        performed_by=UUID(int=3),
-        request_id=f"r{position}",
-        create_time=datetime.now(UTC),
-    )
-    return StockChange(position=position, transaction=row, levels=())
-
-
-class FakeLedger:
-    """Committed changes by position, and the retention horizon; what the reader sees."""
-
-    def __init__(self) -> None:
-        self.changes: list[StockChange] = []
-        self.purged_through = 0
-        self.reads = 0
-
-    def commit(self, count: int) -> None:
-        start = self.changes[-1].position if self.changes else self.purged_through
-        self.changes += [change(start + n + 1) for n in range(count)]
-
-    async def bounds(self) -> StreamBounds:
-        latest = self.changes[-1].position if self.changes else self.purged_through
-        return StreamBounds(self.purged_through, latest)
-
-    async def read_after(self, after: int, condition: Condition | None, limit: int) -> ChangeBatch:
-        self.reads += 1
-        rows = [c for c in self.changes if c.position > after][:limit]
-        if not rows:
-            return ChangeBatch([], None, 0, full=False)
-        return ChangeBatch(rows, rows[-1].position, self.purged_through, full=len(rows) >= limit)
-
-
-class FakeUnitOfWork:
-    def __init__(self, ledger: FakeLedger) -> None:
-        self.stock_changes = ledger
-
-
-class FakeRunner:
-    def __init__(self, ledger: FakeLedger) -> None:
-        self.ledger = ledger
-
-    async def read(self, action: Callable[[FakeUnitOfWork], Awaitable[T]]) -> T:
-        return await action(FakeUnitOfWork(self.ledger))
 
 
 class FakeWakes:
@@ -106,10 +49,12 @@ class FakeWakes:
         self._event = asyncio.Event()
 
 
-def service(ledger: FakeLedger, **settings: float) -> tuple[StockWatchService, FakeWakes]:
+def service(ledger: FakeStockChanges, **settings: float) -> tuple[StockWatchService, FakeWakes]:
     wakes = FakeWakes()
     defaults: dict[str, float] = {"heartbeat_interval": 0.05, "buffer_size": 4, "slow_consumer_timeout": 0.05}
-    return StockWatchService(FakeRunner(ledger), wakes, WatchSettings(**{**defaults, **settings})), wakes  # type: ignore[arg-type]
+    transactor = fake_transactor(ledger.db)
+    values = {**defaults, **settings}  # buffer_size/max_streams are ints, given as numbers here
+    return StockWatchService(transactor, wakes, WatchSettings(**values)), wakes  # type: ignore[arg-type]
 
 
 def test_docstring_examples_hold() -> None:
@@ -127,7 +72,7 @@ def test_tokens_round_trip_and_foreign_tokens_are_invalid_argument() -> None:
 
 
 async def test_a_consumer_that_never_reads_is_cut_off_with_the_buffer_full() -> None:
-    ledger = FakeLedger()
+    ledger = FakeStockChanges(FakeDatabase())
     watch, _ = service(ledger)
     stream = await watch.open("", "")
     ledger.commit(100)
@@ -149,7 +94,7 @@ async def test_a_consumer_that_never_reads_is_cut_off_with_the_buffer_full() -> 
 
 
 async def test_streams_beyond_the_cap_are_resource_exhausted_and_slots_come_back() -> None:
-    watch, _ = service(FakeLedger(), max_streams=2)
+    watch, _ = service(FakeStockChanges(FakeDatabase()), max_streams=2)
     first, second = await watch.open("", ""), await watch.open("", "")
     with pytest.raises(ResourceExhausted):
         await watch.open("", "")
@@ -160,10 +105,10 @@ async def test_streams_beyond_the_cap_are_resource_exhausted_and_slots_come_back
 
 
 async def test_a_token_from_before_the_retention_names_the_oldest_position() -> None:
-    ledger = FakeLedger()
+    ledger = FakeStockChanges(FakeDatabase())
     ledger.commit(10)
-    ledger.purged_through = 6
-    ledger.changes = ledger.changes[6:]
+    ledger.db.purged_through = 6
+    ledger.db.stock_changes = ledger.db.stock_changes[6:]
     watch, _ = service(ledger)
     with pytest.raises(FailedPrecondition) as expired:
         await watch.open("", encode_resume_token(3))
@@ -174,19 +119,19 @@ async def test_a_token_from_before_the_retention_names_the_oldest_position() -> 
 
 
 async def test_a_purge_while_streaming_ends_the_stream_rather_than_skipping() -> None:
-    ledger = FakeLedger()
+    ledger = FakeStockChanges(FakeDatabase())
     watch, _ = service(ledger)
     stream = await watch.open("", "")
     ledger.commit(5)
-    ledger.purged_through = 3  # rows 1..3 vanished before the stream read them
-    ledger.changes = ledger.changes[3:]
+    ledger.db.purged_through = 3  # rows 1..3 vanished before the stream read them
+    ledger.db.stock_changes = ledger.db.stock_changes[3:]
     async with stream:
         with pytest.raises(FailedPrecondition):
             await asyncio.wait_for(stream.pump(_ignore), 5)
 
 
 async def test_idle_streams_send_heartbeats_and_wake_ups_deliver_at_once() -> None:
-    ledger = FakeLedger()
+    ledger = FakeStockChanges(FakeDatabase())
     watch, wakes = service(ledger, heartbeat_interval=0.02)
     got: list[Item] = []
     stream = await watch.open("", "")
@@ -209,7 +154,7 @@ async def test_idle_streams_send_heartbeats_and_wake_ups_deliver_at_once() -> No
 
 
 async def test_shutdown_sends_what_is_queued_then_a_final_heartbeat() -> None:
-    ledger = FakeLedger()
+    ledger = FakeStockChanges(FakeDatabase())
     ledger.commit(2)
     watch, _ = service(ledger, heartbeat_interval=10)
     stream = await watch.open("", encode_resume_token(0))
