@@ -13,7 +13,7 @@ from inventory_server.domain.errors import AlreadyExists, ErrorDetails, InvalidA
 from inventory_server.domain.paging import ListQuery, Page
 from inventory_server.domain.product import PRODUCT_UPDATES, NewProduct, Product
 from inventory_server.repositories.interfaces import Claim
-from inventory_server.services.audit import audited, audited_many
+from inventory_server.services.audit import audited, audited_many, event
 from inventory_server.services.idempotency import write_once
 from inventory_server.services.unit_of_work import Transactor, UnitOfWork
 
@@ -78,7 +78,11 @@ class ProductService:
                 return None
             id = uuid.uuid4()
             created = await uow.products.create_once(new, id=id, claim=claim, response=_ids_response([id]))
-            return None if created is None else [created]
+            if created is None:
+                return None
+            # This path skips the audited work below: record the creation here, in the same unit.
+            await uow.audit.record(event(f"{COLLECTION}/{created.id}", request_id=request_id))
+            return [created]
 
         return (await self._create_many([new], request_id, scope="CreateProduct", at_once=at_once))[0]
 
