@@ -53,6 +53,7 @@ from inventory_server.auth.authorizer import Refusal, method_names
 from inventory_server.auth.setup import build_authorizer
 from inventory_server.cache.setup import build_product_cache
 from inventory_server.config import Settings, is_loopback, parse_max_lag, read_urls
+from inventory_server.db.background import BackgroundTask
 from inventory_server.db.database import Database
 from inventory_server.db.health import HealthMonitor, HealthObserver
 from inventory_server.db.notifications import WakeUpListener
@@ -70,8 +71,10 @@ from inventory_server.observability.metrics import (
     MetricsEndpoint,
     ServiceCollector,
     ServiceSources,
+    WorkerFigures,
     figures_from_loop,
     new_registry,
+    read_service_figures,
     worker_registry,
 )
 from inventory_server.repositories.instrumentation import query_stats
@@ -121,6 +124,8 @@ def permission_names() -> list[str]:
 # A health name that stays SERVING while the process and its event loop work, whatever the
 # database does: what a liveness probe should ask ("" and the services follow the database).
 LIVENESS_SERVICE = "liveness"
+# How often a --workers worker publishes its pool, cache and health figures for the metrics endpoint.
+WORKER_FIGURES_INTERVAL = 1.0
 
 # Keepalive and connection settings suitable for service-to-service traffic; the limits that
 # are settings join them in server_options.
@@ -247,10 +252,13 @@ class Application:
         # supervisor), which the supervisor's endpoint adds up; it serves no endpoint itself.
         self.metrics_registry = new_registry() if s.metrics_port and not share else None
         grpc_metrics = None
+        self.worker_figures: WorkerFigures | None = None
         if self.metrics_registry is not None:
             grpc_metrics = GrpcMetrics(self.metrics_registry)
         elif s.metrics_port:
-            grpc_metrics = GrpcMetrics(worker_registry())
+            shared_registry = worker_registry()
+            grpc_metrics = GrpcMetrics(shared_registry)
+            self.worker_figures = WorkerFigures(shared_registry)
         # The observability interceptor first (outermost): it sees every call as the caller does.
         self.server = aio.server(
             # Authentication before CallInterceptor parses the request (api/auth.py says why);
@@ -306,6 +314,9 @@ class Application:
         self.metrics_endpoint: MetricsEndpoint | None = None
         if self.metrics_registry is not None:
             self._serve_metrics(self.metrics_registry)
+        self.figures_publisher = BackgroundTask("worker-figures")
+        if self.worker_figures is not None:
+            self.figures_publisher.start(self._publish_worker_figures(self.worker_figures))
         self.purger = IdempotencyPurger(
             self.transactor,
             retention=timedelta(hours=s.idempotency_retention_hours),
@@ -431,10 +442,8 @@ class Application:
             return listener, False
         return listener, True
 
-    def _serve_metrics(self, registry: Any) -> None:
-        """Prometheus on INVENTORY_METRICS_PORT; the service figures read from the Stats sources."""
-        s = self.settings
-        sources = ServiceSources(
+    def _service_sources(self) -> ServiceSources:
+        return ServiceSources(
             pool=self.database,
             health=self.monitor,
             cache=self.product_cache,
@@ -442,6 +451,21 @@ class Application:
             replays=query_stats(),
             database=self.database_reader,
         )
+
+    async def _publish_worker_figures(self, figures: WorkerFigures) -> None:
+        """--workers with metrics: this worker's service figures into the multiprocess files, each second."""
+        sources = self._service_sources()
+        while True:
+            try:
+                figures.publish(await read_service_figures(sources))
+            except Exception as exc:  # a figure must never stop the loop (an outage, a stopping pool)
+                log.debug("worker figures not published (%s)", type(exc).__name__)
+            await asyncio.sleep(WORKER_FIGURES_INTERVAL)
+
+    def _serve_metrics(self, registry: Any) -> None:
+        """Prometheus on INVENTORY_METRICS_PORT; the service figures read from the Stats sources."""
+        s = self.settings
+        sources = self._service_sources()
         timeout = min(s.pool_timeout, s.health_check_timeout) + 1.0
         registry.register(ServiceCollector(figures_from_loop(sources, asyncio.get_running_loop(), timeout)))
         self.metrics_endpoint = MetricsEndpoint(registry)
@@ -462,6 +486,7 @@ class Application:
             await self.purger.stop()
             await self.position_purger.stop()
             await self.reservations.stop()
+        await self.figures_publisher.stop()
         await self.watch_listener.stop()
         if self.cache_listener is not None:
             await self.cache_listener.stop()

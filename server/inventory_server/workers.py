@@ -24,9 +24,9 @@ One Python process serves on one core (one event loop); ``--workers N``
   The supervisor creates an empty ``PROMETHEUS_MULTIPROC_DIR`` before the
   workers start, serves the one endpoint with a ``MultiProcessCollector``,
   marks dead workers with ``mark_process_dead`` and removes the directory at
-  exit. The ``grpc_server_*`` series add up over the workers; the scrape-time
-  service figures (pool, cache, health) are per worker and only in each
-  worker's Stats in this mode.
+  exit. The ``grpc_server_*`` series add up over the workers; each worker
+  publishes its service figures (pool, cache, health, retries, schema
+  version) every second (``observability.metrics.WorkerFigures``).
 
 Workers are started with multiprocessing's *spawn* (a fresh interpreter: no
 inherited event loop, gRPC core or pool threads) and get the settings and the

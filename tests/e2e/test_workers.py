@@ -180,6 +180,28 @@ def test_metrics_add_up_over_the_workers(migrated_dsn: str, tmp_path: Path) -> N
             and 'grpc_code="OK"' in line
         )
         assert total >= 40, text
+        # The workers' own figures (published each second into the multiprocess files).
+        deadline = time.monotonic() + 15
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as reply:
+                samples = _samples(reply.read().decode())
+            if samples.get("inventory_database_up") == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert samples.get("inventory_database_up") == 1, samples
+        assert samples.get("inventory_db_pool_max_size", 0) >= 2, samples  # both workers' pools, added up
+        assert samples.get("inventory_schema_version", 0) >= 1, samples
+        assert "inventory_cache_hits_total" in samples, samples
     finally:
         code = server.stop()
     assert code == 0, server.log()
+
+
+def _samples(text: str) -> dict[str, float]:
+    """Unlabelled samples of a Prometheus exposition, by name."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#") and "{" not in line:
+            name, _, number = line.rpartition(" ")
+            out[name] = float(number)
+    return out

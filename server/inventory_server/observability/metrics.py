@@ -25,10 +25,10 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -272,6 +272,61 @@ def families(f: ServiceFigures) -> Iterator[Metric]:
     if f.schema_version.isdigit():
         version.add_metric([], float(f.schema_version))
     yield version
+
+
+# How the supervisor combines a gauge over --workers processes (prometheus-client multiprocess modes).
+GaugeMode = Literal["livesum", "livemin", "livemax"]
+_WORKER_GAUGE_MODES: dict[str, GaugeMode] = {
+    "inventory_database_up": "livemin",  # down if any worker finds the database down
+    "inventory_database_health_consecutive_failures": "livemax",
+    "inventory_database_health_check_latency_seconds": "livemax",
+    "inventory_schema_version": "livemin",  # the version every worker has seen
+}
+
+
+class WorkerFigures:
+    """A --workers worker's service figures, pushed into prometheus-client's multiprocess files.
+
+    A scrape-time collector cannot work across processes (the supervisor
+    serves the endpoint and has no pool or cache), so each worker publishes
+    what ``families`` would report, on an interval: gauges as live gauges the
+    supervisor adds up (pool, cache entries) or takes the worst of (database
+    health, schema version), counters as increments of what grew since the last
+    publish, so the supervisor's sums are the workers' totals.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self._gauges: dict[str, Gauge] = {}
+        self._counters: dict[str, Counter] = {}
+        self._published: dict[str, float] = {}
+
+    def publish(self, figures: ServiceFigures) -> None:
+        for family in families(figures):
+            if family.type == "gauge":
+                for sample in family.samples:
+                    self._gauge(family).set(sample.value)
+            elif family.type == "counter":
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        grown = sample.value - self._published.get(family.name, 0.0)
+                        counter = self._counter(family)  # present from the first publish, at 0
+                        if grown > 0:
+                            counter.inc(grown)
+                        self._published[family.name] = sample.value
+
+    def _gauge(self, family: Metric) -> Gauge:
+        if family.name not in self._gauges:
+            mode: GaugeMode = _WORKER_GAUGE_MODES.get(family.name, "livesum")
+            self._gauges[family.name] = Gauge(
+                family.name, family.documentation, registry=self.registry, multiprocess_mode=mode
+            )
+        return self._gauges[family.name]
+
+    def _counter(self, family: Metric) -> Counter:
+        if family.name not in self._counters:
+            self._counters[family.name] = Counter(family.name, family.documentation, registry=self.registry)
+        return self._counters[family.name]
 
 
 def new_registry() -> CollectorRegistry:
