@@ -213,7 +213,9 @@ class TransactionManager(Generic[U]):
                 "a statement ran past the statement timeout (INVENTORY_STATEMENT_TIMEOUT_MS)"
             ) from exc
         except psycopg.OperationalError as exc:
-            if conn.closed or conn.broken:
+            if conn.closed or conn.broken or _server_ended_session(exc):
+                if not conn.closed:
+                    await conn.close()  # never back into the pool: its state is unknown (e.g. a pipeline)
                 if committing:  # the commit may have happened: running the work again could repeat it
                     raise Unavailable("the database connection was lost during commit") from exc
                 raise _ConnectionLost() from exc
@@ -255,3 +257,20 @@ class _ReplicaUnusable(Exception):
 
 class _ConnectionLost(Exception):
     """Internal: the connection broke before anything was committed."""
+
+
+# The server ended the session (pg_terminate_backend, shutdown, crash): what psycopg raises may be
+# a follow-on error (in pipeline mode, "cannot exit pipeline mode while busy") with the real cause
+# in its context, before the connection is marked broken.
+_SESSION_ENDED = (pg_errors.AdminShutdown, pg_errors.CrashShutdown, pg_errors.CannotConnectNow)
+
+
+def _server_ended_session(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(5):  # a short chain; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, _SESSION_ENDED):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
